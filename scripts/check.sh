@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# check.sh - every test Federizer has, in order of cost: unit tests plain,
+# unit tests under ASan+UBSan, the fuzz smoke, the system tests. Runs every
+# stage even after a failure, then prints one tally line and fails if any
+# test failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+stage_failed=()
+
+tally_meson() { # build-dir stage-name
+	local log="$1/meson-logs/testlog.json" ok bad
+	ok=$(grep -c '"result": "OK"' "$log" 2>/dev/null || true)
+	bad=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$log" 2>/dev/null || true)
+	passed=$((passed + ${ok:-0}))
+	failed=$((failed + ${bad:-0}))
+}
+
+run_unit() { # build-dir stage-name [meson setup args...]
+	local dir=$1 name=$2
+	shift 2
+	echo "== $name"
+	if [ ! -d "$dir" ]; then
+		meson setup "$dir" "$@" >/dev/null || { stage_failed+=("$name: setup"); failed=$((failed + 1)); return; }
+	fi
+	if ! ninja -C "$dir" >/dev/null; then
+		ninja -C "$dir" | tail -40
+		stage_failed+=("$name: build")
+		failed=$((failed + 1))
+		return
+	fi
+	meson test -C "$dir" --suite unit --print-errorlogs -q || stage_failed+=("$name")
+	tally_meson "$dir"
+}
+
+run_unit build "unit tests"
+run_unit build-asan "unit tests (ASan+UBSan)" -Db_sanitize=address,undefined -Db_lundef=false
+
+echo "== fuzz smoke (${FZ_FUZZ_SECONDS:-30} s per target)"
+if scripts/fuzz.sh smoke; then
+	n=$(ls tests/fuzz/corpus 2>/dev/null | wc -l)
+	passed=$((passed + n))
+else
+	stage_failed+=("fuzz smoke")
+	failed=$((failed + 1))
+fi
+
+if ls tests/system/*.test.mjs >/dev/null 2>&1; then
+	echo "== system tests"
+	out=$(mktemp)
+	FZ_BIN="$PWD/build/src/cmd/federizer" node --test --test-reporter=tap \
+		tests/system/ 2>&1 | tee "$out" | grep -E '^(not ok|# (pass|fail))' || true
+	p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -1)
+	f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-1}))
+	[ "${f:-1}" = 0 ] || stage_failed+=("system tests")
+	rm -f "$out"
+fi
+
+echo
+for s in "${stage_failed[@]}"; do echo "FAILED: $s"; done
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#stage_failed[@]} -eq 0 ]

@@ -1,0 +1,16 @@
+/*
+ * cmd.h - the subcommands of the one federizer binary, in the manner of git.
+ */
+#ifndef FZ_CMD_CMD_H
+#define FZ_CMD_CMD_H
+
+typedef struct fz_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+} fz_command;
+
+int fz_cmd_version(int argc, char **argv);
+int fz_cmd_help(int argc, char **argv);
+
+#endif
