@@ -51,3 +51,4 @@ npm_ci() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 npm_ci .
+npm_ci web

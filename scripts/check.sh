@@ -47,6 +47,29 @@ else
 	failed=$((failed + 1))
 fi
 
+echo "== webmail (lint, types, unit tests, build)"
+if [ -f web/package-lock.json ]; then
+	out=$(mktemp)
+	(cd web && npm run --silent lint && npm run --silent typecheck &&
+		npx vitest run --reporter=dot) >"$out" 2>&1
+	rc=$?
+	grep -E '(Tests|Test Files) ' "$out" | sed 's/\x1b\[[0-9;]*m//g'
+	p=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | sed -n 's/^ *Tests  *\([0-9][0-9]*\) passed.*$/\1/p; s/^ *Tests  *.*| *\([0-9][0-9]*\) passed.*$/\1/p' | tail -1)
+	f=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | sed -n 's/^ *Tests  *\([0-9][0-9]*\) failed.*$/\1/p' | tail -1)
+	passed=$((passed + ${p:-0}))
+	if [ "$rc" -ne 0 ]; then
+		tail -40 "$out"
+		failed=$((failed + ${f:-1}))
+		stage_failed+=("webmail lint/typecheck/tests")
+	fi
+	if ! (cd web && npm run --silent build) >"$out" 2>&1; then
+		tail -40 "$out"
+		failed=$((failed + 1))
+		stage_failed+=("webmail build")
+	fi
+	rm -f "$out"
+fi
+
 if ls tests/system/*.test.mjs >/dev/null 2>&1; then
 	echo "== system tests"
 	out=$(mktemp)

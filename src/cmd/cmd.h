@@ -12,5 +12,6 @@ typedef struct fz_command {
 
 int fz_cmd_version(int argc, char **argv);
 int fz_cmd_help(int argc, char **argv);
+int fz_cmd_tool(int argc, char **argv);
 
 #endif

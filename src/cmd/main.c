@@ -22,6 +22,7 @@ static const fz_command commands[] = {
 	{"as", "run the Authorization Server (-c as.yaml)", not_built},
 	{"mbx", "run the Mailbox and MTA (-c mbx.yaml)", not_built},
 	{"admin", "manage users, clients, keys and policies", not_built},
+	{"tool", "keys, JWS, DPoP proofs, digests and Placeholder conversion", fz_cmd_tool},
 	{"version", "print the version", fz_cmd_version},
 	{"help", "list the subcommands", fz_cmd_help},
 };

@@ -1,0 +1,387 @@
+/*
+ * exchange.c - the life of one request: URI seen -> headers routed -> body
+ * read (buffered or streamed) -> handler -> response queued -> completed,
+ * and the access log line written at the end.
+ *
+ * MHD calls the access handler several times per request: once when the
+ * headers are in, once per piece of body, once more at the end. The
+ * exchange's phase says which call this is. The exchange is created by the
+ * URI log callback, the first thing MHD does with a request, and freed by
+ * the completion callback, the last, so every path through MHD frees it.
+ */
+#include "http_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* The first body buffer; it doubles from there up to max_body_bytes. */
+#define BODY_FIRST_CAP (16 * 1024)
+
+/* Copies s into out for the log: printable ASCII, no quotes, bounded;
+ * spaces only where a field is quoted, so fields stay split by spaces. */
+static void log_clean(const char *s, size_t n, bool spaces, char *out,
+		      size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < size && s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = (c < 0x20 || c >= 0x7f || c == '"' || (c == ' ' && !spaces))
+				 ? '?' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+static const char *toe_name(enum MHD_RequestTerminationCode toe)
+{
+	switch (toe) {
+	case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+		return NULL;
+	case MHD_REQUEST_TERMINATED_WITH_ERROR:
+		return "error";
+	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+		return "timeout";
+	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+		return "shutdown";
+	case MHD_REQUEST_TERMINATED_READ_ERROR:
+		return "read_error";
+	case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+		return "client_abort";
+	}
+	return "unknown";
+}
+
+/* time client method path status bytes duration [mid=] [err=] [end=] */
+static void access_log(fz_http_exchange *x, enum MHD_RequestTerminationCode toe)
+{
+	char line[1024], when[32], path[256], mid[128] = "", errs[FZ_ERR_MSG_MAX];
+	const char *end = toe_name(toe), *uri = x->uri ? x->uri : "";
+	struct timespec now, wall;
+	struct tm tm;
+	long long ms;
+	int n;
+
+	if (x->srv->cfg.log_fd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - x->start.tv_sec) * 1000LL +
+	     (now.tv_nsec - x->start.tv_nsec) / 1000000;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	gmtime_r(&wall.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* The query is left out on purpose: it can carry codes and tokens. */
+	log_clean(uri, strcspn(uri, "?"), false, path, sizeof(path));
+	if (x->log_id != NULL)
+		log_clean(x->log_id, strlen(x->log_id), false, mid, sizeof(mid));
+	log_clean(x->log_err, sizeof(x->log_err), true, errs, sizeof(errs));
+	n = snprintf(line, sizeof(line) - 1,
+		     "%s %s %s %s %u %" PRIu64 " %lldms%s%s%s%s%s%s%s\n", when,
+		     x->req.client ? x->req.client : "-",
+		     x->req.method ? x->req.method : "-", path[0] ? path : "-",
+		     x->status, x->resp_bytes, ms, mid[0] ? " mid=" : "", mid,
+		     errs[0] ? " err=\"" : "", errs, errs[0] ? "\"" : "",
+		     end ? " end=" : "", end ? end : "");
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	fz_http_log_write(x->srv->cfg.log_fd, line, (size_t)n);
+}
+
+static void client_text(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, size, "-");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  out, (socklen_t)size);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, (socklen_t)size);
+}
+
+void *fz_http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	fz_http_server *s = cls;
+	fz_http_exchange *x;
+	char client[INET6_ADDRSTRLEN];
+	fz_arena *a;
+
+	a = fz_arena_new(0, s->cfg.arena_limit);
+	if (a == NULL)
+		return NULL;
+	x = fz_arena_calloc(a, 1, sizeof(*x));
+	if (x == NULL) {
+		fz_arena_free(a);
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &x->start);
+	client_text(conn, client, sizeof(client));
+	x->req.arena = a;
+	x->req.client = fz_arena_strdup(a, client);
+	x->srv = s;
+	x->conn = conn;
+	x->uri = fz_arena_strdup(a, uri);
+	x->phase = FZ_PHASE_NEW;
+	return x;
+}
+
+void fz_http_on_completed(void *cls, struct MHD_Connection *conn,
+			  void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	fz_http_exchange *x = *req_cls;
+
+	(void)cls;
+	(void)conn;
+	if (x == NULL)
+		return;
+	*req_cls = NULL;
+	access_log(x, toe);
+	if (x->resp != NULL)
+		MHD_destroy_response(x->resp);
+	fz_arena_free(x->req.arena);
+}
+
+/* Answers with the response the handler built, else with err: now when no
+ * body has been read, else once the rest of the body has been dropped,
+ * since MHD refuses a response while a body is still coming. */
+static enum MHD_Result fail(fz_http_exchange *x, const fz_err *err)
+{
+	if (x->resp == NULL)
+		fz_http_respond_error(&x->req, err, NULL);
+	if (x->phase != FZ_PHASE_BODY)
+		return fz_http_queue(x);
+	x->phase = FZ_PHASE_DRAIN;
+	return MHD_YES;
+}
+
+static enum MHD_Result drain(fz_http_exchange *x, size_t n)
+{
+	if (n == 0)
+		return fz_http_queue(x);
+	x->discarded += n;
+	if (x->discarded > x->srv->cfg.max_discard_bytes) {
+		snprintf(x->log_err, sizeof(x->log_err),
+			 "closed after dropping %" PRIu64 " bytes of body", x->discarded);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static uint64_t body_limit(const fz_http_exchange *x)
+{
+	if (x->route->def.flags & FZ_ROUTE_STREAM)
+		return x->srv->cfg.max_stream_bytes;
+	return x->srv->cfg.max_body_bytes;
+}
+
+static enum MHD_Result too_large(fz_http_exchange *x)
+{
+	fz_err err = {0};
+
+	fz_fail(&err, FZ_ELIMIT, "body exceeds the limit of %" PRIu64 " bytes",
+		body_limit(x));
+	return fail(x, &err);
+}
+
+/* A declared Content-Length over the limit is refused before a byte of
+ * the body is read (and before "100 Continue"). MHD has already refused
+ * a malformed one. */
+static bool declared_too_large(fz_http_exchange *x)
+{
+	const char *cl = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t n;
+	char *end;
+
+	if (cl == NULL)
+		return false;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno != 0 || end == cl)
+		return true;
+	return n > body_limit(x);
+}
+
+static enum MHD_Result route_request(fz_http_exchange *x, const char *method)
+{
+	fz_http_req *req = &x->req;
+	const char *q;
+	char *path;
+	fz_err err = {0};
+	fz_code rc;
+
+	req->method = fz_arena_strdup(req->arena, method);
+	q = strchr(x->uri, '?');
+	path = fz_arena_strndup(req->arena, x->uri, q ? (size_t)(q - x->uri) : strlen(x->uri));
+	if (req->method == NULL || path == NULL)
+		return MHD_NO;
+	req->path = path;
+	if (q != NULL) {
+		rc = fz_query_parse(req->arena, q + 1, strlen(q + 1),
+				    &x->srv->cfg.query_limits, &req->query, &err);
+		if (rc != FZ_OK)
+			return fail(x, &err);
+	}
+	rc = fz_router_match(&x->srv->router, req->arena, method, path, &x->match, &err);
+	if (rc != FZ_OK)
+		return fail(x, &err);
+	if (x->match.route == NULL && x->match.allow[0] == '\0') {
+		fz_fail(&err, FZ_ENOTFOUND, "no resource at %s", path);
+		return fail(x, &err);
+	}
+	if (x->match.route == NULL) {
+		/* If the Allow header cannot be added, err says why instead. */
+		if (fz_http_add_header(req, "Allow", x->match.allow, &err) == FZ_OK)
+			fz_fail_http(&err, FZ_ESTRUCT, 405, "invalid_request",
+				     "%s not allowed here", req->method);
+		return fail(x, &err);
+	}
+	x->route = x->match.route;
+	req->head = strcmp(method, "HEAD") == 0 &&
+		    strcmp(x->route->def.method, "HEAD") != 0;
+	return MHD_YES;
+}
+
+static enum MHD_Result start_request(fz_http_exchange *x, const char *method)
+{
+	const fz_route *rt;
+	enum MHD_Result ret;
+	fz_err err = {0};
+	fz_code rc;
+
+	ret = route_request(x, method);
+	if (ret != MHD_YES || x->phase == FZ_PHASE_DONE)
+		return ret;
+	rt = x->route;
+	if (declared_too_large(x))
+		return too_large(x);
+	if (rt->def.begin != NULL) {
+		rc = rt->def.begin(&x->req, rt->def.ctx, &err);
+		if (rc != FZ_OK || x->resp != NULL)
+			return fail(x, &err);
+	}
+	x->phase = FZ_PHASE_BODY;
+	return MHD_YES;
+}
+
+static void free_body(void *data)
+{
+	fz_http_exchange *x = data;
+
+	free(x->buf);
+	x->buf = NULL;
+}
+
+static fz_code buffer_body(fz_http_exchange *x, const char *data, size_t n,
+			   fz_err *err)
+{
+	size_t cap;
+	char *grown;
+
+	if (x->buf == NULL) {
+		/* Freed with the arena whatever happens to the request. */
+		if (fz_arena_on_free(x->req.arena, free_body, x) == NULL)
+			return fz_fail(err, FZ_ENOMEM, "out of memory");
+	}
+	if (x->buf_cap - x->buf_len < n + 1) {
+		cap = x->buf_cap ? x->buf_cap : BODY_FIRST_CAP;
+		while (cap - x->buf_len < n + 1)
+			cap *= 2;
+		if (cap > x->srv->cfg.max_body_bytes + 1)
+			cap = x->srv->cfg.max_body_bytes + 1;
+		grown = realloc(x->buf, cap);
+		if (grown == NULL)
+			return fz_fail(err, FZ_ENOMEM, "out of memory for the body");
+		x->buf = grown;
+		x->buf_cap = cap;
+	}
+	memcpy(x->buf + x->buf_len, data, n);
+	x->buf_len += n;
+	x->buf[x->buf_len] = '\0';
+	return FZ_OK;
+}
+
+static enum MHD_Result take_body(fz_http_exchange *x, const char *data, size_t n)
+{
+	const fz_route *rt = x->route;
+	fz_err err = {0};
+	fz_code rc;
+
+	x->req.body_received += n;
+	if (x->req.body_received > body_limit(x))
+		return too_large(x);
+	if (rt->def.flags & FZ_ROUTE_STREAM)
+		rc = rt->def.chunk(&x->req, data, n, rt->def.ctx, &err);
+	else
+		rc = buffer_body(x, data, n, &err);
+	if (rc != FZ_OK || x->resp != NULL)
+		return fail(x, &err);
+	return MHD_YES;
+}
+
+static enum MHD_Result finish_request(fz_http_exchange *x)
+{
+	const fz_route *rt = x->route;
+	fz_err err = {0};
+	fz_code rc;
+
+	x->phase = FZ_PHASE_REPLY;
+	if (!(rt->def.flags & FZ_ROUTE_STREAM)) {
+		x->req.body = x->buf ? x->buf : "";
+		x->req.body_len = x->buf_len;
+	}
+	rc = rt->def.handler(&x->req, rt->def.ctx, &err);
+	if (rc != FZ_OK && x->resp == NULL)
+		return fail(x, &err);
+	if (rc != FZ_OK)
+		snprintf(x->log_err, sizeof(x->log_err), "%s", err.msg);
+	return fz_http_queue(x);
+}
+
+enum MHD_Result fz_http_on_access(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	fz_http_exchange *x = *req_cls;
+	size_t n = *upload_data_size;
+
+	(void)cls;
+	(void)conn;
+	(void)url;
+	(void)version;
+	if (x == NULL)
+		return MHD_NO; /* the URI callback ran out of memory */
+	*upload_data_size = 0;
+	switch (x->phase) {
+	case FZ_PHASE_NEW:
+		*upload_data_size = n;
+		return start_request(x, method);
+	case FZ_PHASE_BODY:
+		if (n > 0)
+			return take_body(x, upload_data, n);
+		return finish_request(x);
+	case FZ_PHASE_DRAIN:
+		return drain(x, n);
+	case FZ_PHASE_REPLY:
+	case FZ_PHASE_DONE:
+		return MHD_YES;
+	}
+	return MHD_NO;
+}
