@@ -19,9 +19,9 @@ static int not_built(int argc, char **argv)
 }
 
 static const fz_command commands[] = {
-	{"as", "run the Authorization Server (-c as.yaml)", not_built},
+	{"as", "run the Authorization Server (-c as.yaml)", fz_cmd_as},
 	{"mbx", "run the Mailbox and MTA (-c mbx.yaml)", not_built},
-	{"admin", "manage users, clients, keys and policies", not_built},
+	{"admin", "manage users, clients, keys and policies (-c as.yaml)", fz_cmd_admin},
 	{"tool", "keys, JWS, DPoP proofs, digests and Placeholder conversion", fz_cmd_tool},
 	{"version", "print the version", fz_cmd_version},
 	{"help", "list the subcommands", fz_cmd_help},

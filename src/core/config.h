@@ -104,7 +104,8 @@ bool fz_cfg_dns_name_valid(const char *s, size_t n);
 /* --- the Authorization Server (config_as.c) ----------------------------
  * Every default is a named constant; docs/operations.md lists them. */
 
-#define FZ_AS_LISTEN_DEFAULT "0.0.0.0:443"
+#define FZ_AS_LISTEN_HOST_DEFAULT "0.0.0.0"
+#define FZ_AS_LISTEN_PORT_DEFAULT 443
 
 #define FZ_AS_ACCESS_TTL_DEFAULT 900        /* SPEC §6: exp <= 15 min */
 #define FZ_AS_ACCESS_TTL_MAX 900

@@ -6,6 +6,7 @@
  */
 #include "http_client.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -18,6 +19,10 @@
 struct fz_http_client {
 	fz_http_client_config cfg;
 	CURL *curl;
+	/* "-host:port" for each pin the last request added: CURLOPT_RESOLVE
+	 * entries stay in the handle's DNS cache after the request, so the
+	 * next request removes them first. */
+	struct curl_slist *unpin;
 };
 
 /* What the curl callbacks fill during one request. */
@@ -77,6 +82,7 @@ void fz_http_client_free(fz_http_client *c)
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->unpin);
 	free(c);
 	curl_global_cleanup();
 }
@@ -262,6 +268,77 @@ static fz_code build_headers(fz_arena *a, const fz_http_client_req *rq,
 	return FZ_OK;
 }
 
+/* "host:port:addresses": host without ':' or brackets, a port, addresses
+ * of digits, hex, '.', ':', ',', '[', ']'. Nothing else reaches curl. */
+static bool resolve_ok(const char *e, size_t *hostport_len)
+{
+	const char *c1 = strchr(e, ':'), *c2, *p;
+	unsigned long port = 0;
+
+	/* a leading '-' or '+' would change what curl does with the entry */
+	if (c1 == NULL || c1 == e || e[0] == '-' || e[0] == '+')
+		return false;
+	for (p = e; p < c1; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '[' || *p == ']')
+			return false;
+	for (c2 = c1 + 1; *c2 >= '0' && *c2 <= '9' && port <= 65535; c2++)
+		port = port * 10 + (unsigned long)(*c2 - '0');
+	if (c2 == c1 + 1 || *c2 != ':' || port == 0 || port > 65535 || c2[1] == '\0')
+		return false;
+	for (p = c2 + 1; *p; p++)
+		if (!isxdigit((unsigned char)*p) && strchr(".:,[]", *p) == NULL)
+			return false;
+	*hostport_len = (size_t)(c2 - e);
+	return true;
+}
+
+static fz_code append(struct curl_slist **list, const char *s, fz_err *err)
+{
+	struct curl_slist *next = curl_slist_append(*list, s);
+
+	if (next == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory for resolve entries");
+	*list = next;
+	return FZ_OK;
+}
+
+/* The CURLOPT_RESOLVE list of a request: the last request's pins removed,
+ * then this one's added; *unpin gets the removals for the next request. */
+static fz_code build_resolve(fz_http_client *c, fz_arena *a,
+			     const fz_http_client_req *rq, struct curl_slist **list,
+			     struct curl_slist **unpin, fz_err *err)
+{
+	const struct curl_slist *u;
+	size_t i, hl;
+	fz_code rc = FZ_OK;
+	char *rm;
+
+	*list = NULL;
+	*unpin = NULL;
+	if (rq->nresolve > FZ_HTTP_CLIENT_MAX_RESOLVE)
+		return fz_fail(err, FZ_ESYNTAX, "more than %d resolve entries",
+			       FZ_HTTP_CLIENT_MAX_RESOLVE);
+	for (u = c->unpin; u != NULL && rc == FZ_OK; u = u->next)
+		rc = append(list, u->data, err);
+	for (i = 0; i < rq->nresolve && rc == FZ_OK; i++) {
+		if (rq->resolve[i] == NULL || !resolve_ok(rq->resolve[i], &hl)) {
+			rc = fz_fail(err, FZ_ESYNTAX, "bad resolve entry %zu", i);
+			break;
+		}
+		rm = fz_arena_printf(a, "-%.*s", (int)hl, rq->resolve[i]);
+		rc = rm ? append(list, rq->resolve[i], err)
+			: fz_fail(err, FZ_ENOMEM, "out of memory for resolve entries");
+		if (rc == FZ_OK)
+			rc = append(unpin, rm, err);
+	}
+	if (rc == FZ_OK)
+		return FZ_OK;
+	curl_slist_free_all(*list);
+	curl_slist_free_all(*unpin);
+	*list = *unpin = NULL;
+	return rc;
+}
+
 #define SET(opt, val) \
 	do { \
 		if (curl_easy_setopt(h, (opt), (val)) != CURLE_OK) \
@@ -269,8 +346,8 @@ static fz_code build_headers(fz_arena *a, const fz_http_client_req *rq,
 	} while (0)
 
 static fz_code configure(fz_http_client *c, const fz_http_client_req *rq,
-			 struct curl_slist *headers, struct transfer *t,
-			 char *errbuf, fz_err *err)
+			 struct curl_slist *headers, struct curl_slist *resolve,
+			 struct transfer *t, char *errbuf, fz_err *err)
 {
 	const fz_http_client_config *cfg = &c->cfg;
 	CURL *h = c->curl;
@@ -293,6 +370,8 @@ static fz_code configure(fz_http_client *c, const fz_http_client_req *rq,
 	if (cfg->user_agent != NULL)
 		SET(CURLOPT_USERAGENT, cfg->user_agent);
 	SET(CURLOPT_HTTPHEADER, headers);
+	if (resolve != NULL)
+		SET(CURLOPT_RESOLVE, resolve);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, t);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -334,7 +413,7 @@ fz_code fz_http_client_request(fz_http_client *c, fz_arena *arena,
 	struct transfer t = {.cfg = &c->cfg, .arena = arena, .resp = resp,
 			     .out_fd = rq->out_fd};
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers = NULL;
+	struct curl_slist *headers = NULL, *resolve = NULL, *unpin = NULL;
 	CURLcode cc;
 	fz_code rc;
 
@@ -345,10 +424,17 @@ fz_code fz_http_client_request(fz_http_client *c, fz_arena *arena,
 	rc = build_headers(arena, rq, &headers, err);
 	if (rc != FZ_OK)
 		return rc;
-	rc = configure(c, rq, headers, &t, errbuf, err);
+	rc = build_resolve(c, arena, rq, &resolve, &unpin, err);
+	if (rc == FZ_OK)
+		rc = configure(c, rq, headers, resolve, &t, errbuf, err);
 	if (rc != FZ_OK)
 		goto out;
 	cc = curl_easy_perform(c->curl);
+	/* curl applied the resolve list as the transfer began (whatever its
+	 * outcome): the old pins are gone and this request's are in */
+	curl_slist_free_all(c->unpin);
+	c->unpin = unpin;
+	unpin = NULL;
 	if (t.fail != FZ_OK) {
 		rc = fz_fail(err, t.fail, "%s: %s", rq->url, t.why);
 		goto out;
@@ -364,6 +450,8 @@ out:
 	/* The handle must not keep pointers into this call's stack. */
 	curl_easy_reset(c->curl);
 	curl_slist_free_all(headers);
+	curl_slist_free_all(resolve);
+	curl_slist_free_all(unpin);
 	if (rc != FZ_OK) {
 		resp->status = 0;
 		resp->nheaders = 0;

@@ -24,6 +24,7 @@
 #define FZ_HTTP_CLIENT_MAX_DOWNLOAD_DEFAULT (1024ULL * 1024 * 1024)
 #define FZ_HTTP_CLIENT_MAX_HEADERS_DEFAULT 100
 #define FZ_HTTP_CLIENT_MAX_HEADER_BYTES_DEFAULT (64 * 1024)
+#define FZ_HTTP_CLIENT_MAX_RESOLVE 16 /* resolve entries of one request */
 
 typedef struct fz_http_client_config {
 	const char *ca_file;         /* PEM bundle; NULL: the system store */
@@ -54,6 +55,13 @@ typedef struct fz_http_client_req {
 	const void *body;   /* sent when body or body_len is set */
 	size_t body_len;
 	int out_fd;         /* >= 0: write the response body there, unbuffered */
+	/* Optional: where to connect, as "host:port:address[,address...]"
+	 * (CURLOPT_RESOLVE form, IPv6 addresses in brackets), for a host the
+	 * caller resolved itself (discovery asks the configured DNS server).
+	 * The certificate is still verified against host. Pins last for this
+	 * request only. */
+	const char *const *resolve;
+	size_t nresolve;
 } fz_http_client_req;
 
 /* Initialise with FZ_HTTP_CLIENT_REQ_INIT so out_fd starts at -1. */

@@ -20,6 +20,10 @@ typedef struct fz_test_pki {
 
 /* 0 on success. */
 int fz_test_pki_make(fz_test_pki *pki);
+/* As fz_test_pki_make, with the server certificate for san (OpenSSL
+ * subjectAltName syntax, "DNS:as.example.com,IP:127.0.0.1") instead of
+ * localhost. */
+int fz_test_pki_make_names(fz_test_pki *pki, const char *san);
 /* Removes the files and the folder. */
 void fz_test_pki_remove(fz_test_pki *pki);
 

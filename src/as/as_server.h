@@ -1,0 +1,24 @@
+/*
+ * as_server.h - the Authorization Server as a running HTTPS server:
+ * `federizer as -c as.yaml` opens the context (as.h), then serves here
+ * until told to stop.
+ */
+#ifndef FZ_AS_SERVER_H
+#define FZ_AS_SERVER_H
+
+#include "as.h"
+#include "http_server.h"
+
+/* The HTTPS server for as, configured from as->cfg (listen, tls, limits)
+ * with every AS route registered, not yet started: tests start it on
+ * their own terms. */
+fz_code fz_as_server_new(fz_as *as, fz_http_server **out, fz_err *err);
+
+/* Starts the server and runs until SIGTERM or SIGINT, reloading the
+ * keyring and purging expired rows every keys.reload_interval seconds
+ * and on SIGHUP; then stops cleanly. Ignores SIGPIPE (a client that goes
+ * away mid-write must not end the server). Call from the main thread
+ * before any other thread exists. */
+fz_code fz_as_serve(fz_as *as, fz_err *err);
+
+#endif

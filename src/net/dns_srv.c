@@ -1,0 +1,493 @@
+/*
+ * dns_srv.c - c-ares queries on a private channel per lookup, a poll loop
+ * with a hard deadline, and a walk over the answer section that keeps
+ * each record's TTL (which ares_parse_srv_reply would drop).
+ */
+#include "dns_srv.h"
+
+#include <arpa/inet.h>
+#include <ares.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DNS_HEADER_BYTES 12
+#define DNS_QUESTION_FIXED 4
+#define DNS_RR_FIXED 10
+#define DNS_SRV_FIXED 6
+#define DNS_CLASS_IN 1
+#define DNS_TYPE_A 1
+#define DNS_TYPE_AAAA 28
+#define DNS_TYPE_SRV 33
+#define DNS_TRIES_SHIFT_MAX 16 /* bounds the deadline arithmetic */
+#define DNS_POLL_SLICE_MS 1000 /* longest single wait; the deadline is rechecked */
+
+struct fz_dns {
+	fz_dns_config cfg;
+	char server[FZ_DNS_SERVER_MAX]; /* "" when resolv.conf decides */
+};
+
+/* One query in flight and what its callback made of the answer. */
+struct query {
+	const fz_dns *dns;
+	fz_arena *arena;
+	const char *name;
+	int type;
+	bool done;
+	int status;   /* ARES_* */
+	fz_code rc;   /* of parsing, when status is ARES_SUCCESS */
+	fz_err err;
+	fz_srv_record *srv;
+	fz_dns_addr *addr;
+	size_t n;
+	uint32_t ttl;
+};
+
+void fz_dns_config_defaults(fz_dns_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->timeout_ms = FZ_DNS_TIMEOUT_MS_DEFAULT;
+	cfg->tries = FZ_DNS_TRIES_DEFAULT;
+	cfg->max_records = FZ_DNS_MAX_RECORDS_DEFAULT;
+}
+
+static fz_code channel_open(const fz_dns *dns, ares_channel *ch, fz_err *err)
+{
+	struct ares_options o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout = (int)dns->cfg.timeout_ms;
+	o.tries = (int)dns->cfg.tries;
+	/* no HOSTALIASES file, no search list: we ask for exact names */
+	o.flags = ARES_FLAG_NOALIASES | ARES_FLAG_NOSEARCH;
+	rc = ares_init_options(ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+	if (rc != ARES_SUCCESS)
+		return fz_fail(err, rc == ARES_ENOMEM ? FZ_ENOMEM : FZ_EINTERNAL,
+			       "dns: cannot start a resolver: %s", ares_strerror(rc));
+	if (dns->server[0] == '\0')
+		return FZ_OK;
+	rc = ares_set_servers_ports_csv(*ch, dns->server);
+	if (rc == ARES_SUCCESS)
+		return FZ_OK;
+	ares_destroy(*ch);
+	return fz_fail(err, FZ_ESYNTAX, "dns: server \"%s\" refused: %s", dns->server,
+		       ares_strerror(rc));
+}
+
+fz_code fz_dns_new(const fz_dns_config *cfg, fz_dns **out, fz_err *err)
+{
+	ares_channel ch;
+	fz_dns *dns;
+	fz_code code;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (cfg->timeout_ms == 0 || cfg->timeout_ms > INT32_MAX / 2 || cfg->tries == 0 ||
+	    cfg->tries > DNS_TRIES_SHIFT_MAX || cfg->max_records == 0)
+		return fz_fail(err, FZ_ESYNTAX, "dns: timeout, tries and max_records must be set");
+	len = cfg->server ? strlen(cfg->server) : 0;
+	if (cfg->server != NULL && (len == 0 || len >= FZ_DNS_SERVER_MAX))
+		return fz_fail(err, FZ_ESYNTAX, "dns: dns_server must be host:port");
+	rc = ares_library_init(ARES_LIB_INIT_ALL);
+	if (rc != ARES_SUCCESS)
+		return fz_fail(err, FZ_EINTERNAL, "dns: %s", ares_strerror(rc));
+	dns = calloc(1, sizeof(*dns));
+	if (dns == NULL) {
+		ares_library_cleanup();
+		return fz_fail(err, FZ_ENOMEM, "dns: out of memory");
+	}
+	dns->cfg = *cfg;
+	dns->cfg.server = NULL;
+	if (cfg->server != NULL)
+		memcpy(dns->server, cfg->server, len + 1);
+	/* a server setting c-ares refuses fails here, not at the first lookup */
+	code = channel_open(dns, &ch, err);
+	if (code != FZ_OK) {
+		fz_dns_free(dns);
+		return code;
+	}
+	ares_destroy(ch);
+	*out = dns;
+	return FZ_OK;
+}
+
+void fz_dns_free(fz_dns *dns)
+{
+	if (dns == NULL)
+		return;
+	free(dns);
+	ares_library_cleanup();
+}
+
+/* --- reading the answer ------------------------------------------------ */
+
+static uint16_t rd16(const unsigned char *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Expands the name at *p, advancing past its encoding. The text is kept
+ * in out (when not NULL) if it fits. */
+static bool take_name(const unsigned char *abuf, size_t alen, const unsigned char **p,
+		      char *out, size_t outsz)
+{
+	char *s = NULL;
+	long enclen = 0;
+	bool ok;
+
+	if (ares_expand_name(*p, abuf, (int)alen, &s, &enclen) != ARES_SUCCESS)
+		return false;
+	ok = enclen > 0 && (size_t)enclen <= (size_t)(abuf + alen - *p);
+	if (ok && out != NULL) {
+		ok = strlen(s) < outsz;
+		if (ok)
+			memcpy(out, s, strlen(s) + 1);
+	}
+	ares_free_string(s);
+	if (ok)
+		*p += enclen;
+	return ok;
+}
+
+static fz_code bad_answer(struct query *q, const char *why)
+{
+	return fz_fail(&q->err, FZ_ESTRUCT, "dns: %s: malformed answer (%s)", q->name, why);
+}
+
+/* One record of the wanted type: rdata[0..rdlen). */
+static fz_code take_record(struct query *q, const unsigned char *abuf, size_t alen,
+			   const unsigned char *rdata, uint16_t rdlen)
+{
+	const unsigned char *t = rdata + DNS_SRV_FIXED;
+	fz_srv_record *r;
+	fz_dns_addr *a;
+
+	if (q->n == q->dns->cfg.max_records)
+		return fz_fail(&q->err, FZ_ELIMIT, "dns: %s: more than %zu records", q->name,
+			       q->dns->cfg.max_records);
+	if (q->type == DNS_TYPE_SRV) {
+		r = &q->srv[q->n];
+		if (rdlen < DNS_SRV_FIXED + 1 ||
+		    !take_name(abuf, alen, &t, r->target, sizeof(r->target)) ||
+		    t > rdata + rdlen)
+			return bad_answer(q, "SRV record");
+		r->priority = rd16(rdata);
+		r->weight = rd16(rdata + 2);
+		r->port = rd16(rdata + 4);
+	} else {
+		a = &q->addr[q->n];
+		a->family = q->type == DNS_TYPE_A ? AF_INET : AF_INET6;
+		if (rdlen != (q->type == DNS_TYPE_A ? 4 : 16) ||
+		    inet_ntop(a->family, rdata, a->text, sizeof(a->text)) == NULL)
+			return bad_answer(q, "address record");
+	}
+	q->n++;
+	return FZ_OK;
+}
+
+/* Walks the question and answer sections; records of other types (the
+ * CNAMEs of a chain) and classes are skipped. */
+static fz_code parse_answer(struct query *q, const unsigned char *abuf, size_t alen)
+{
+	const unsigned char *p = abuf + DNS_HEADER_BYTES, *end = abuf + alen;
+	unsigned qd, an, i;
+	uint16_t type, class, rdlen;
+	uint32_t ttl;
+	fz_code rc;
+
+	if (alen < DNS_HEADER_BYTES)
+		return bad_answer(q, "short header");
+	qd = rd16(abuf + 4);
+	an = rd16(abuf + 6);
+	for (i = 0; i < qd; i++) {
+		if (!take_name(abuf, alen, &p, NULL, 0) || end - p < DNS_QUESTION_FIXED)
+			return bad_answer(q, "question");
+		p += DNS_QUESTION_FIXED;
+	}
+	q->ttl = UINT32_MAX;
+	for (i = 0; i < an; i++) {
+		if (!take_name(abuf, alen, &p, NULL, 0) || end - p < DNS_RR_FIXED)
+			return bad_answer(q, "record header");
+		type = rd16(p);
+		class = rd16(p + 2);
+		ttl = rd32(p + 4);
+		rdlen = rd16(p + 8);
+		p += DNS_RR_FIXED;
+		if (end - p < rdlen)
+			return bad_answer(q, "record data");
+		if (type == q->type && class == DNS_CLASS_IN) {
+			rc = take_record(q, abuf, alen, p, rdlen);
+			if (rc != FZ_OK)
+				return rc;
+			/* RFC 2181 §8: a TTL with the top bit set means 0 */
+			if (ttl > INT32_MAX)
+				ttl = 0;
+			if (ttl < q->ttl)
+				q->ttl = ttl;
+		}
+		p += rdlen;
+	}
+	if (q->n == 0)
+		q->ttl = 0;
+	return FZ_OK;
+}
+
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct query *q = arg;
+	size_t cap = q->dns->cfg.max_records;
+
+	(void)timeouts;
+	q->done = true;
+	q->status = status;
+	if (status != ARES_SUCCESS || abuf == NULL || alen < 0)
+		return;
+	if (q->type == DNS_TYPE_SRV)
+		q->srv = fz_arena_calloc(q->arena, cap, sizeof(*q->srv));
+	else
+		q->addr = fz_arena_calloc(q->arena, cap, sizeof(*q->addr));
+	if (q->srv == NULL && q->addr == NULL) {
+		q->rc = fz_fail(&q->err, FZ_ENOMEM, "dns: out of memory");
+		return;
+	}
+	q->rc = parse_answer(q, abuf, (size_t)alen);
+}
+
+/* --- running queries ----------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool all_done(const struct query *qs, size_t nq)
+{
+	size_t i;
+
+	for (i = 0; i < nq; i++)
+		if (!qs[i].done)
+			return false;
+	return true;
+}
+
+/* ares_getsock's bitmask read unsigned: c-ares's own macros shift a
+ * signed 1 into the sign bit for the last socket. */
+static bool sock_readable(int bits, int i)
+{
+	return ((unsigned)bits >> i) & 1u;
+}
+
+static bool sock_writable(int bits, int i)
+{
+	return ((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u;
+}
+
+/* One round: wait for the channel's sockets or its next timeout, then let
+ * c-ares read, write and retry. */
+static void run_once(ares_channel ch, uint64_t deadline)
+{
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+	struct timeval max, tv, *tvp;
+	uint64_t now = now_ms(), left = deadline > now ? deadline - now : 0;
+	int bits, i, nfd = 0, ready;
+
+	bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+	for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+		if (!sock_readable(bits, i) && !sock_writable(bits, i))
+			continue;
+		pfd[nfd].fd = socks[i];
+		pfd[nfd].events = (short)((sock_readable(bits, i) ? POLLIN : 0) |
+					  (sock_writable(bits, i) ? POLLOUT : 0));
+		pfd[nfd].revents = 0;
+		nfd++;
+	}
+	if (left > DNS_POLL_SLICE_MS)
+		left = DNS_POLL_SLICE_MS;
+	max.tv_sec = (time_t)(left / 1000);
+	max.tv_usec = (suseconds_t)(left % 1000 * 1000);
+	tvp = ares_timeout(ch, &max, &tv);
+	ready = poll(pfd, (nfds_t)nfd, (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000));
+	if (ready <= 0) {
+		/* a timeout (or EINTR): let c-ares retry or give up */
+		ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+		return;
+	}
+	for (i = 0; i < nfd; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		ares_process_fd(ch,
+				pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ? pfd[i].fd
+									      : ARES_SOCKET_BAD,
+				pfd[i].revents & (POLLOUT | POLLERR) ? pfd[i].fd : ARES_SOCKET_BAD);
+	}
+}
+
+/* The longest c-ares should take: each round doubles the first try's
+ * timeout, so tries rounds need less than timeout * 2^tries. Past it the
+ * queries are cancelled, whatever c-ares thinks. */
+static uint64_t deadline_for(const fz_dns *dns)
+{
+	return now_ms() + (uint64_t)dns->cfg.timeout_ms * ((uint64_t)1 << dns->cfg.tries);
+}
+
+static fz_code run_queries(const fz_dns *dns, struct query *qs, size_t nq, fz_err *err)
+{
+	ares_channel ch;
+	uint64_t deadline;
+	fz_code rc;
+	size_t i;
+
+	rc = channel_open(dns, &ch, err);
+	if (rc != FZ_OK)
+		return rc;
+	for (i = 0; i < nq; i++)
+		ares_query(ch, qs[i].name, DNS_CLASS_IN, qs[i].type, on_answer, &qs[i]);
+	deadline = deadline_for(dns);
+	while (!all_done(qs, nq)) {
+		if (now_ms() >= deadline) {
+			ares_cancel(ch); /* runs the callbacks with ARES_ECANCELLED */
+			break;
+		}
+		run_once(ch, deadline);
+	}
+	ares_destroy(ch);
+	return FZ_OK;
+}
+
+static const char *type_name(int type)
+{
+	return type == DNS_TYPE_SRV ? "SRV" : type == DNS_TYPE_A ? "A" : "AAAA";
+}
+
+/* What a finished query means, as an fz_code. */
+static fz_code query_result(struct query *q, fz_err *err)
+{
+	switch (q->status) {
+	case ARES_SUCCESS:
+		if (q->rc != FZ_OK) {
+			if (err != NULL)
+				*err = q->err;
+			return q->rc;
+		}
+		if (q->n == 0)
+			return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no %s record", q->name,
+				       type_name(q->type));
+		return FZ_OK;
+	case ARES_ENOTFOUND:
+		return fz_fail(err, FZ_ENOTFOUND, "dns: %s does not exist (NXDOMAIN)", q->name);
+	case ARES_ENODATA:
+		return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no %s record", q->name,
+			       type_name(q->type));
+	case ARES_ENOMEM:
+		return fz_fail(err, FZ_ENOMEM, "dns: out of memory");
+	case ARES_ECANCELLED:
+	case ARES_ETIMEOUT:
+		return fz_fail(err, FZ_EIO, "dns: %s %s: no answer from the DNS server (timed out)",
+			       type_name(q->type), q->name);
+	default:
+		return fz_fail(err, FZ_EIO, "dns: %s %s: %s", type_name(q->type), q->name,
+			       ares_strerror(q->status));
+	}
+}
+
+static fz_code check_name(const char *name, fz_err *err)
+{
+	/* SRV owner names carry "_service._proto." labels, so only the
+	 * length is checked here; callers build names from checked domains */
+	if (name == NULL || name[0] == '\0' || strlen(name) > FZ_DNS_NAME_MAX)
+		return fz_fail(err, FZ_ESYNTAX, "dns: bad name to look up");
+	return FZ_OK;
+}
+
+fz_code fz_dns_srv(fz_dns *dns, const char *name, fz_arena *arena,
+		   fz_srv_record **recs, size_t *n, uint32_t *ttl, fz_err *err)
+{
+	struct query q = {.dns = dns, .arena = arena, .name = name, .type = DNS_TYPE_SRV};
+	fz_code rc;
+
+	*recs = NULL;
+	*n = 0;
+	*ttl = 0;
+	rc = check_name(name, err);
+	if (rc == FZ_OK)
+		rc = run_queries(dns, &q, 1, err);
+	if (rc == FZ_OK)
+		rc = query_result(&q, err);
+	if (rc != FZ_OK)
+		return rc;
+	*recs = q.srv;
+	*n = q.n;
+	*ttl = q.ttl;
+	return FZ_OK;
+}
+
+/* Both queries are in; joins their records, IPv4 first. */
+static fz_code join_addrs(struct query qs[2], fz_arena *arena, fz_dns_addr **addrs,
+			  size_t *n, uint32_t *ttl, fz_err *err)
+{
+	fz_err e[2] = {{0}, {0}};
+	fz_code rc[2];
+	size_t i, total = 0;
+
+	for (i = 0; i < 2; i++) {
+		rc[i] = query_result(&qs[i], &e[i]);
+		if (rc[i] == FZ_OK)
+			total += qs[i].n;
+	}
+	if (total == 0) {
+		/* report the failure that says most: trouble beats absence */
+		i = rc[0] == FZ_ENOTFOUND ? 1 : 0;
+		if (rc[i] == FZ_ENOTFOUND)
+			return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no address", qs[0].name);
+		if (err != NULL)
+			*err = e[i];
+		return rc[i];
+	}
+	*addrs = fz_arena_calloc(arena, total, sizeof(**addrs));
+	if (*addrs == NULL)
+		return fz_fail(err, FZ_ENOMEM, "dns: out of memory");
+	*ttl = UINT32_MAX;
+	for (i = 0; i < 2; i++) {
+		if (rc[i] != FZ_OK)
+			continue;
+		memcpy(*addrs + *n, qs[i].addr, qs[i].n * sizeof(**addrs));
+		*n += qs[i].n;
+		if (qs[i].ttl < *ttl)
+			*ttl = qs[i].ttl;
+	}
+	return FZ_OK;
+}
+
+fz_code fz_dns_addrs(fz_dns *dns, const char *host, fz_arena *arena,
+		     fz_dns_addr **addrs, size_t *n, uint32_t *ttl, fz_err *err)
+{
+	struct query qs[2] = {
+		{.dns = dns, .arena = arena, .name = host, .type = DNS_TYPE_A},
+		{.dns = dns, .arena = arena, .name = host, .type = DNS_TYPE_AAAA},
+	};
+	fz_code rc;
+
+	*addrs = NULL;
+	*n = 0;
+	*ttl = 0;
+	rc = check_name(host, err);
+	if (rc == FZ_OK)
+		rc = run_queries(dns, qs, 2, err);
+	if (rc != FZ_OK)
+		return rc;
+	return join_addrs(qs, arena, addrs, n, ttl, err);
+}
