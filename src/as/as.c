@@ -12,6 +12,8 @@
 /* Connections beyond the HTTP threads: the maintenance loop and one
  * spare, so a slow handler never starves the purge. */
 #define AS_DB_SPARE_CONNECTIONS 2
+/* "[address]:port" of the DNS server, IPv6 at its longest. */
+#define FZ_AS_DNS_SERVER_MAX 64
 
 int64_t fz_as_now(const fz_as *as)
 {
@@ -50,6 +52,29 @@ static fz_code make_urls(fz_as *as, fz_err *err)
 	return FZ_OK;
 }
 
+/* Discovery with the configured resolver and CA bundle; every other
+ * setting its default (docs/protocol.md lists them). */
+static fz_code open_discovery(fz_as *as, fz_err *err)
+{
+	const fz_as_config *c = as->cfg;
+	fz_discovery_config dc;
+	char server[FZ_AS_DNS_SERVER_MAX];
+
+	fz_discovery_config_defaults(&dc);
+	dc.ca_file = c->ca_file;
+	if (c->dns_host != NULL) {
+		/* c-ares wants an IPv6 address in brackets before its port. */
+		int n = snprintf(server, sizeof(server),
+				 strchr(c->dns_host, ':') ? "[%s]:%u" : "%s:%u",
+				 c->dns_host, (unsigned)c->dns_port);
+
+		if (n < 0 || (size_t)n >= sizeof(server))
+			return fz_fail(err, FZ_ELIMIT, "dns_server too long");
+		dc.dns_server = server;
+	}
+	return fz_discovery_new(&dc, &as->discovery, err);
+}
+
 fz_code fz_as_open(const fz_as_config *cfg, fz_as **out, fz_err *err)
 {
 	fz_as *as = calloc(1, sizeof(*as));
@@ -66,6 +91,8 @@ fz_code fz_as_open(const fz_as_config *cfg, fz_as **out, fz_err *err)
 				      &as->store, err);
 	if (rc == FZ_OK)
 		rc = fz_as_keys_open(cfg, as->store, fz_as_now(as), &as->keys, err);
+	if (rc == FZ_OK)
+		rc = open_discovery(as, err);
 	if (rc != FZ_OK) {
 		fz_as_close(as);
 		return rc;
@@ -78,6 +105,7 @@ void fz_as_close(fz_as *as)
 {
 	if (as == NULL)
 		return;
+	fz_discovery_free(as->discovery);
 	fz_as_keys_close(as->keys);
 	fz_as_store_close(as->store);
 	free(as->metadata_url);

@@ -14,6 +14,7 @@
 #include "as_keys.h"
 #include "as_store.h"
 #include "config.h"
+#include "discovery.h"
 #include "err.h"
 
 /* The time in seconds since the epoch; tests install their own clock. */
@@ -34,6 +35,9 @@ typedef struct fz_as {
 	const fz_as_config *cfg;
 	fz_as_store *store;
 	fz_as_keys *keys;
+	/* Finds and checks foreign issuers (SPEC §5) for the token
+	 * exchanges of §8 and §9, from dns_server and ca_file. */
+	fz_discovery *discovery;
 	fz_as_clock_fn clock; /* NULL: the system clock */
 	void *clock_ctx;
 	/* Absolute URLs of the endpoints, derived from the issuer: what
@@ -47,9 +51,9 @@ typedef struct fz_as {
 	char *login_endpoint;
 } fz_as;
 
-/* Opens the store (a connection per HTTP thread and two more) and the
- * keyring (making the first key on first start), and derives the
- * endpoint URLs. cfg must outlive the context. */
+/* Opens the store (a connection per HTTP thread and two more), the
+ * keyring (making the first key on first start) and the discovery
+ * client, and derives the endpoint URLs. cfg must outlive the context. */
 fz_code fz_as_open(const fz_as_config *cfg, fz_as **out, fz_err *err);
 void fz_as_close(fz_as *as);
 

@@ -140,8 +140,13 @@ bool fz_cfg_dns_name_valid(const char *s, size_t n);
 #define FZ_AS_LOGIN_ADDRESS_FAILURES_DEFAULT 20
 #define FZ_AS_LOGIN_WINDOW_DEFAULT 900
 #define FZ_AS_LOGIN_LOCKOUT_DEFAULT 900
+#define FZ_AS_LOGIN_SESSION_TTL_DEFAULT 28800 /* a signed-in browser: 8 hours */
+#define FZ_AS_LOGIN_FORM_TTL_DEFAULT 1800     /* a form's CSRF binding */
 
 #define FZ_AS_DPOP_NONCE_TTL_DEFAULT 300
+/* RFC 7523 §3: a client assertion's exp may be at most this far ahead. */
+#define FZ_AS_CLIENT_ASSERTION_MAX_LIFETIME_DEFAULT 300
+#define FZ_AS_CLIENT_ASSERTION_MAX_LIFETIME_MAX 3600
 #define FZ_AS_DOMAINS_MAX 1000
 
 typedef struct fz_as_tokens_config {
@@ -169,6 +174,8 @@ typedef struct fz_as_login_config {
 	uint64_t max_address_failures; /* per client address, within window */
 	uint64_t window;               /* seconds failures are counted over */
 	uint64_t lockout;              /* seconds a throttled key waits */
+	uint64_t session_ttl;          /* seconds a sign-in lasts in the browser */
+	uint64_t form_ttl;             /* seconds a login form stays valid */
 } fz_as_login_config;
 
 typedef struct fz_as_dpop_config {
@@ -198,6 +205,7 @@ typedef struct fz_as_config {
 	fz_as_limits_config limits;
 	fz_as_login_config login;
 	fz_as_dpop_config dpop;
+	uint64_t client_assertion_max_lifetime; /* seconds (key client_auth) */
 	fz_jose_config jose;    /* leeway, DPoP window and sizes (key `jose`) */
 } fz_as_config;
 

@@ -47,9 +47,12 @@ static void defaults(fz_as_config *c)
 		.max_address_failures = FZ_AS_LOGIN_ADDRESS_FAILURES_DEFAULT,
 		.window = FZ_AS_LOGIN_WINDOW_DEFAULT,
 		.lockout = FZ_AS_LOGIN_LOCKOUT_DEFAULT,
+		.session_ttl = FZ_AS_LOGIN_SESSION_TTL_DEFAULT,
+		.form_ttl = FZ_AS_LOGIN_FORM_TTL_DEFAULT,
 	};
 	c->dpop.nonce = false;
 	c->dpop.nonce_ttl = FZ_AS_DPOP_NONCE_TTL_DEFAULT;
+	c->client_assertion_max_lifetime = FZ_AS_CLIENT_ASSERTION_MAX_LIFETIME_DEFAULT;
 	fz_jose_config_defaults(&c->jose);
 }
 
@@ -195,7 +198,9 @@ static fz_code read_login(fz_as_config *c, const fz_cfg_node *root, fz_err *err)
 	    (rc = fz_cfg_uint(m, "max_address_failures", 1, 100000,
 			      &l->max_address_failures, err)) ||
 	    (rc = fz_cfg_uint(m, "window", 1, 30 * DAY, &l->window, err)) ||
-	    (rc = fz_cfg_uint(m, "lockout", 1, 30 * DAY, &l->lockout, err)))
+	    (rc = fz_cfg_uint(m, "lockout", 1, 30 * DAY, &l->lockout, err)) ||
+	    (rc = fz_cfg_uint(m, "session_ttl", 60, 30 * DAY, &l->session_ttl, err)) ||
+	    (rc = fz_cfg_uint(m, "form_ttl", 60, DAY, &l->form_ttl, err)))
 		return rc;
 	return FZ_OK;
 }
@@ -211,6 +216,19 @@ static fz_code read_dpop(fz_as_config *c, const fz_cfg_node *root, fz_err *err)
 	    (rc = fz_cfg_uint(m, "nonce_ttl", 10, DAY, &c->dpop.nonce_ttl, err)))
 		return rc;
 	return FZ_OK;
+}
+
+static fz_code read_client_auth(fz_as_config *c, const fz_cfg_node *root,
+				fz_err *err)
+{
+	const fz_cfg_node *m;
+	fz_code rc = fz_cfg_map(root, "client_auth", false, &m, err);
+
+	if (rc != FZ_OK || m == NULL)
+		return rc;
+	return fz_cfg_uint(m, "assertion_max_lifetime", 1,
+			   FZ_AS_CLIENT_ASSERTION_MAX_LIFETIME_MAX,
+			   &c->client_assertion_max_lifetime, err);
 }
 
 static fz_code read_jose(fz_as_config *c, const fz_cfg_node *root, fz_err *err)
@@ -253,6 +271,7 @@ static fz_code read_top(fz_as_config *c, fz_err *err)
 	    (rc = fz_cfg_bool(root, "access_log", &c->access_log, err)) ||
 	    (rc = read_tokens(c, root, err)) || (rc = read_limits(c, root, err)) ||
 	    (rc = read_login(c, root, err)) || (rc = read_dpop(c, root, err)) ||
+	    (rc = read_client_auth(c, root, err)) ||
 	    (rc = read_jose(c, root, err)))
 		return rc;
 	return fz_cfg_check_unused(c->cfg, err);

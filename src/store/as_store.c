@@ -90,6 +90,20 @@ static const char *const schema[] = {
 	"  alg TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  retired_at INTEGER);",
+	/* 2: browser sessions of the login form (as_store_session.c) and
+	 * the DPoP-Nonce values the token endpoint hands out. */
+	"CREATE TABLE sessions ("
+	"  id_hash TEXT PRIMARY KEY,"
+	"  csrf TEXT NOT NULL,"
+	"  user_id INTEGER REFERENCES users ON DELETE CASCADE,"
+	"  auth_time INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX sessions_expiry ON sessions (expires_at);"
+	"CREATE TABLE dpop_nonces ("
+	"  nonce TEXT PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /* Login counters idle this long are forgotten by the purge: longer than
@@ -158,6 +172,8 @@ fz_code fz_as_store_purge(fz_as_store *st, int64_t now, uint64_t *removed,
 		("DELETE FROM refresh_families WHERE NOT EXISTS (SELECT 1 FROM"
 		 "  refresh_tokens t WHERE t.family_id = refresh_families.family_id)"),
 		"DELETE FROM login_failures WHERE locked_until <= ?1 AND window_start <= ?1 - ?2",
+		"DELETE FROM sessions WHERE expires_at <= ?1",
+		"DELETE FROM dpop_nonces WHERE expires_at <= ?1",
 	};
 	sqlite3 *c = fz_db_acquire(st->db);
 	sqlite3_stmt *q;
@@ -318,6 +334,31 @@ fz_code fz_as_store_user_find(fz_as_store *st, fz_arena *a,
 			rc = fz_fail(err, FZ_ENOTFOUND, "no user %s", addr);
 		else
 			rc = fz_db_fail(c, s, "find user", err);
+		sqlite3_finalize(q);
+	}
+	fz_db_release(st->db, c);
+	return rc;
+}
+
+fz_code fz_as_store_user_get(fz_as_store *st, fz_arena *a, int64_t id,
+			     fz_as_user *out, fz_err *err)
+{
+	sqlite3 *c = fz_db_acquire(st->db);
+	sqlite3_stmt *q;
+	int s;
+	fz_code rc = fz_db_prepare(c, "SELECT " USER_COLUMNS " FROM users WHERE id = ?",
+				   &q, err);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == FZ_OK) {
+		sqlite3_bind_int64(q, 1, id);
+		s = sqlite3_step(q);
+		if (s == SQLITE_ROW)
+			rc = read_user(a, q, out, err);
+		else if (s == SQLITE_DONE)
+			rc = fz_fail(err, FZ_ENOTFOUND, "no user %lld", (long long)id);
+		else
+			rc = fz_db_fail(c, s, "get user", err);
 		sqlite3_finalize(q);
 	}
 	fz_db_release(st->db, c);

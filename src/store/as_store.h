@@ -67,6 +67,9 @@ fz_code fz_as_store_user_remove(fz_as_store *st, const char *address,
 				fz_err *err);
 fz_code fz_as_store_user_find(fz_as_store *st, fz_arena *a,
 			      const char *address, fz_as_user *out, fz_err *err);
+/* By id (what codes, refresh tokens and sessions record). */
+fz_code fz_as_store_user_get(fz_as_store *st, fz_arena *a, int64_t id,
+			     fz_as_user *out, fz_err *err);
 fz_code fz_as_store_user_set_forwarding(fz_as_store *st, const char *address,
 					bool allowed, fz_err *err);
 fz_code fz_as_store_user_set_password(fz_as_store *st, const char *address,
@@ -244,6 +247,48 @@ fz_code fz_as_store_login_failed(fz_as_store *st, fz_as_throttle_kind kind,
 /* Forgets the failures of key (a successful login). */
 fz_code fz_as_store_login_clear(fz_as_store *st, fz_as_throttle_kind kind,
 				const char *key, fz_err *err);
+
+/* --- browser sessions of the login form (as_store_session.c) -----------
+ * A session is known by the digest of its cookie value, so the database
+ * does not hold what a browser presents. Before login (user_id 0) it only
+ * binds the CSRF token of the login form to the browser; login replaces
+ * it with a new one (a fresh id: no session fixation). */
+
+typedef struct fz_as_session {
+	const char *id_hash;  /* digest of the cookie value */
+	const char *csrf;     /* the token every form of this session carries */
+	int64_t user_id;      /* 0: not signed in */
+	int64_t auth_time;    /* when the user signed in; 0 before */
+	int64_t created_at;
+	int64_t expires_at;
+} fz_as_session;
+
+/* FZ_ECONFLICT when id_hash exists (a random id never does). */
+fz_code fz_as_store_session_put(fz_as_store *st, const fz_as_session *s,
+				fz_err *err);
+/* FZ_ENOTFOUND when absent or expired at now. */
+fz_code fz_as_store_session_get(fz_as_store *st, fz_arena *a,
+				const char *id_hash, int64_t now,
+				fz_as_session *out, fz_err *err);
+/* Absent is not an error: the point is that it is gone. */
+fz_code fz_as_store_session_delete(fz_as_store *st, const char *id_hash,
+				   fz_err *err);
+
+/* --- DPoP-Nonce values (RFC 9449 §8) --------------------------------------
+ * Kept in the database so that every AS process behind one name accepts
+ * the nonces any of them handed out. */
+
+#define FZ_AS_NONCE_MAX 64
+
+/* The nonce to hand out at now: the newest one issued less than ttl/2
+ * ago (so it stays valid at least ttl/2 more), else candidate, recorded
+ * with expiry now + ttl. *out is in the arena. */
+fz_code fz_as_store_nonce_current(fz_as_store *st, fz_arena *a, int64_t now,
+				  int64_t ttl, const char *candidate,
+				  const char **out, fz_err *err);
+/* *valid: nonce was handed out and has not expired at now. */
+fz_code fz_as_store_nonce_valid(fz_as_store *st, const char *nonce,
+				int64_t now, bool *valid, fz_err *err);
 
 /* --- signing key registry: which key files exist, since when ----------- */
 

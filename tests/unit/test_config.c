@@ -72,6 +72,8 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c.limits.max_body_bytes, FZ_AS_MAX_BODY_BYTES_DEFAULT);
 	assert_int_equal(c.login.max_failures, FZ_AS_LOGIN_MAX_FAILURES_DEFAULT);
 	assert_int_equal(c.login.lockout, FZ_AS_LOGIN_LOCKOUT_DEFAULT);
+	assert_int_equal(c.login.session_ttl, FZ_AS_LOGIN_SESSION_TTL_DEFAULT);
+	assert_int_equal(c.login.form_ttl, FZ_AS_LOGIN_FORM_TTL_DEFAULT);
 	assert_false(c.dpop.nonce);
 	assert_int_equal(c.jose.leeway, FZ_JOSE_LEEWAY);
 	assert_int_equal(fz_as_config_max_signed_ttl(&c), FZ_AS_ASSERTION_TTL_DEFAULT);
@@ -97,7 +99,8 @@ static void test_every_key(void **state)
 		"limits: {max_connections: 10, per_ip_connections: 2, timeout: 5, threads: 2,"
 		" max_header_bytes: 16384, max_body_bytes: 4096, max_form_params: 8,"
 		" max_param_bytes: 2048, arena_bytes: 1048576}\n"
-		"login: {max_failures: 3, max_address_failures: 9, window: 60, lockout: 120}\n"
+		"login: {max_failures: 3, max_address_failures: 9, window: 60, lockout: 120,"
+		" session_ttl: 600, form_ttl: 300}\n"
 		"dpop: {nonce: true, nonce_ttl: 30}\n"
 		"jose: {leeway: 5, dpop_iat_window: 20, max_jws_bytes: 4096, max_dpop_bytes: 2048}\n";
 	fz_as_config c;
@@ -125,6 +128,8 @@ static void test_every_key(void **state)
 	assert_int_equal(c.limits.max_connections, 10);
 	assert_int_equal(c.limits.max_param_bytes, 2048);
 	assert_int_equal(c.login.max_address_failures, 9);
+	assert_int_equal(c.login.session_ttl, 600);
+	assert_int_equal(c.login.form_ttl, 300);
 	assert_true(c.dpop.nonce);
 	assert_int_equal(c.dpop.nonce_ttl, 30);
 	assert_int_equal(c.jose.leeway, 5);
@@ -212,6 +217,8 @@ static void test_bad_values(void **state)
 	refused(BASE "access_log: 1\n", "access_log", "true or false", NULL);
 	refused(BASE "jose: {leeway: 100000}\n", "jose.leeway", NULL);
 	refused(BASE "login: {window: 0}\n", "login.window", NULL);
+	refused(BASE "login: {session_ttl: 59}\n", "login.session_ttl", NULL);
+	refused(BASE "login: {form_ttl: 86401}\n", "login.form_ttl", NULL);
 }
 
 static void test_bad_keys_and_domains(void **state)
