@@ -9,6 +9,7 @@ bootstrap:
 build: bootstrap
 	@[ -d build ] || meson setup build >/dev/null
 	@ninja -C build
+	@scripts/api.sh render   # build/api/*.html, the pages /docs serves
 
 check: bootstrap
 	@scripts/check.sh

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # check.sh - every test Federizer has, in order of cost: unit tests plain,
-# unit tests under ASan+UBSan, the fuzz smoke, the system tests. Runs every
+# unit tests under ASan+UBSan, the fuzz smoke, the webmail's checks, the
+# API documents' lint, the system tests (which also check every response
+# against the API documents). Runs every
 # stage even after a failure, then prints one tally line and fails if any
 # test failed.
 set -uo pipefail
@@ -69,6 +71,23 @@ if [ -f web/package-lock.json ]; then
 		stage_failed+=("webmail build")
 	fi
 	rm -f "$out"
+fi
+
+# The OpenAPI documents: lint (ruleset redocly.yaml) counts one pass per
+# document; the rendered pages (build/api/) prove they build, ~1 s.
+echo "== API documents (lint, render)"
+for doc in api/*.yaml; do
+	if scripts/api.sh lint "$doc" >/dev/null 2>&1; then
+		passed=$((passed + 1))
+	else
+		scripts/api.sh lint "$doc" | tail -40
+		failed=$((failed + 1))
+		stage_failed+=("API lint: $doc")
+	fi
+done
+if ! scripts/api.sh render; then
+	failed=$((failed + 1))
+	stage_failed+=("API render")
 fi
 
 if ls tests/system/*.test.mjs >/dev/null 2>&1; then

@@ -27,6 +27,7 @@ typedef int64_t (*fz_as_clock_fn)(void *ctx);
 #define FZ_AS_PATH_TOKEN "/token"
 #define FZ_AS_PATH_REVOKE "/revoke"
 #define FZ_AS_PATH_LOGIN "/login"
+#define FZ_AS_PATH_DOCS "/docs"
 
 /* The scope every Federizer token carries (SPEC §7, §8). */
 #define FZ_AS_SCOPE_MAIL "internet_mail"

@@ -24,6 +24,8 @@ fz_code fz_as_authorize_routes(fz_http_server *srv, fz_as *as, fz_err *err);
 fz_code fz_as_token_routes(fz_http_server *srv, fz_as *as, fz_err *err);
 /* as_revoke.c: POST /revoke (RFC 7009). */
 fz_code fz_as_revoke_routes(fz_http_server *srv, fz_as *as, fz_err *err);
+/* as_docs.c: GET /docs, the rendered API reference (api/as.yaml). */
+fz_code fz_as_docs_routes(fz_http_server *srv, fz_as *as, fz_err *err);
 
 /* --- as_cors.c ----------------------------------------------------------
  * The webmail calls /token and /revoke from the browser. Allowed origins

@@ -33,6 +33,8 @@ static void http_config(const fz_as_config *c, fz_http_server_config *h)
 	h->tls_key_file = c->tls_key;
 	h->max_connections = (unsigned)c->limits.max_connections;
 	h->per_ip_connections = (unsigned)c->limits.per_ip_connections;
+	h->rate_per_ip = (unsigned)c->limits.rate_per_ip;
+	h->rate_burst = (unsigned)c->limits.rate_burst;
 	h->connection_timeout_s = (unsigned)c->limits.timeout;
 	h->threads = (unsigned)c->limits.threads;
 	h->max_header_bytes = (size_t)c->limits.max_header_bytes;
@@ -56,7 +58,8 @@ static fz_code register_routes(fz_http_server *srv, fz_as *as, fz_err *err)
 	    (rc = fz_as_login_routes(srv, as, err)) ||
 	    (rc = fz_as_authorize_routes(srv, as, err)) ||
 	    (rc = fz_as_token_routes(srv, as, err)) ||
-	    (rc = fz_as_revoke_routes(srv, as, err)))
+	    (rc = fz_as_revoke_routes(srv, as, err)) ||
+	    (rc = fz_as_docs_routes(srv, as, err)))
 		return rc;
 	return FZ_OK;
 }
@@ -76,6 +79,29 @@ fz_code fz_as_server_new(fz_as *as, fz_http_server **out, fz_err *err)
 		srv = NULL;
 	}
 	*out = srv;
+	return rc;
+}
+
+fz_code fz_as_server_print_routes(const fz_as_config *cfg, FILE *out, fz_err *err)
+{
+	/* Registering only stores the context pointer; the handlers that
+	 * would read the store and keys never run: the server never starts. */
+	fz_as as = {.cfg = cfg};
+	fz_http_route_info routes[64];
+	fz_http_server *srv = NULL;
+	size_t i, n;
+	fz_code rc = fz_as_server_new(&as, &srv, err);
+
+	if (rc != FZ_OK)
+		return rc;
+	n = fz_http_server_routes(srv, routes, sizeof(routes) / sizeof(routes[0]));
+	if (n > sizeof(routes) / sizeof(routes[0]))
+		rc = fz_fail(err, FZ_EINTERNAL, "%zu routes, more than listed", n);
+	for (i = 0; rc == FZ_OK && i < n; i++)
+		fprintf(out, "%s %s\n", routes[i].method, routes[i].pattern);
+	fz_http_server_free(srv);
+	if (rc == FZ_OK && fflush(out) != 0)
+		rc = fz_fail(err, FZ_EIO, "cannot write the routes");
 	return rc;
 }
 

@@ -6,6 +6,8 @@
 #ifndef FZ_AS_SERVER_H
 #define FZ_AS_SERVER_H
 
+#include <stdio.h>
+
 #include "as.h"
 #include "http_server.h"
 
@@ -13,6 +15,12 @@
  * with every AS route registered, not yet started: tests start it on
  * their own terms. */
 fz_code fz_as_server_new(fz_as *as, fz_http_server **out, fz_err *err);
+
+/* Writes the routes the server registers, one "METHOD PATTERN" line
+ * each, to out: what the API document (api/as.yaml) must list, for the
+ * contract test. Needs only the configuration: nothing is opened, bound
+ * or created. */
+fz_code fz_as_server_print_routes(const fz_as_config *cfg, FILE *out, fz_err *err);
 
 /* Starts the server and runs until SIGTERM or SIGINT, reloading the
  * keyring and purging expired rows every keys.reload_interval seconds

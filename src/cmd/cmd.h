@@ -15,6 +15,7 @@ int fz_cmd_help(int argc, char **argv);
 int fz_cmd_tool(int argc, char **argv);
 int fz_cmd_as(int argc, char **argv);
 int fz_cmd_admin(int argc, char **argv);
+int fz_cmd_mbx(int argc, char **argv);
 
 /* Reads and parses an AS configuration file (cmd_as.c); errors name the
  * file. Returns an fz_code. */

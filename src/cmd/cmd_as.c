@@ -1,9 +1,12 @@
 /*
  * cmd_as.c - `federizer as -c as.yaml`: reads the configuration, opens
  * the Authorization Server (database, keys) and serves until SIGTERM or
- * SIGINT. Also loads the AS configuration for `federizer admin`.
+ * SIGINT; with --print-routes, lists the routes it would serve instead
+ * (the API contract test compares them with api/as.yaml). Also loads the
+ * AS configuration for `federizer admin`.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +34,13 @@ int fz_cmd_load_as_config(const char *path, fz_as_config *cfg, fz_err *err)
 
 static void as_usage(FILE *f)
 {
-	fprintf(f, "usage: federizer as -c as.yaml\n\n"
+	fprintf(f, "usage: federizer as -c as.yaml [--print-routes]\n\n"
 		   "Runs the Authorization Server described by the configuration file\n"
 		   "(see docs/operations.md). SIGTERM or SIGINT stops it; SIGHUP makes it\n"
-		   "reload its signing keys now.\n");
+		   "reload its signing keys now.\n\n"
+		   "--print-routes  print the routes it serves, one \"METHOD PATTERN\" per\n"
+		   "                line, and exit without opening anything (for checking\n"
+		   "                them against api/as.yaml)\n");
 }
 
 int fz_cmd_as(int argc, char **argv)
@@ -42,9 +48,11 @@ int fz_cmd_as(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
+		{"print-routes", no_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
+	bool print_routes = false;
 	fz_as_config cfg;
 	fz_as *as = NULL;
 	fz_err err = {0};
@@ -54,6 +62,7 @@ int fz_cmd_as(int argc, char **argv)
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'h': as_usage(stdout); return 0;
+		case 'R': print_routes = true; break;
 		default: as_usage(stderr); return 2;
 		}
 	}
@@ -64,6 +73,13 @@ int fz_cmd_as(int argc, char **argv)
 	if (fz_cmd_load_as_config(path, &cfg, &err) != FZ_OK) {
 		fprintf(stderr, "federizer as: %s\n", err.msg);
 		return 1;
+	}
+	if (print_routes) {
+		rc = fz_as_server_print_routes(&cfg, stdout, &err) == FZ_OK ? 0 : 1;
+		if (rc != 0)
+			fprintf(stderr, "federizer as: %s\n", err.msg);
+		fz_as_config_free(&cfg);
+		return rc;
 	}
 	if (fz_as_open(&cfg, &as, &err) == FZ_OK && fz_as_serve(as, &err) == FZ_OK)
 		rc = 0;

@@ -11,16 +11,9 @@
 #define FZ_VERSION "unknown"
 #endif
 
-static int not_built(int argc, char **argv)
-{
-	(void)argc;
-	fprintf(stderr, "federizer %s: not built yet in this version\n", argv[0]);
-	return 2;
-}
-
 static const fz_command commands[] = {
 	{"as", "run the Authorization Server (-c as.yaml)", fz_cmd_as},
-	{"mbx", "run the Mailbox and MTA (-c mbx.yaml)", not_built},
+	{"mbx", "run the Mailbox and MTA (-c mbx.yaml)", fz_cmd_mbx},
 	{"admin", "manage users, clients, keys and policies (-c as.yaml)", fz_cmd_admin},
 	{"tool", "keys, JWS, DPoP proofs, digests and Placeholder conversion", fz_cmd_tool},
 	{"version", "print the version", fz_cmd_version},

@@ -124,6 +124,8 @@ bool fz_cfg_dns_name_valid(const char *s, size_t n);
 
 #define FZ_AS_MAX_CONNECTIONS_DEFAULT 1024
 #define FZ_AS_PER_IP_CONNECTIONS_DEFAULT 64
+#define FZ_AS_RATE_PER_IP_DEFAULT 200   /* requests a second per address */
+#define FZ_AS_RATE_BURST_DEFAULT 1000
 #define FZ_AS_TIMEOUT_DEFAULT 30
 #define FZ_AS_THREADS_DEFAULT 4
 #define FZ_AS_THREADS_MAX 256
@@ -160,6 +162,8 @@ typedef struct fz_as_tokens_config {
 typedef struct fz_as_limits_config {
 	uint64_t max_connections;
 	uint64_t per_ip_connections;
+	uint64_t rate_per_ip;      /* requests a second per client address */
+	uint64_t rate_burst;       /* requests an idle address may send at once */
 	uint64_t timeout;          /* idle seconds before a connection closes */
 	uint64_t threads;          /* HTTP worker threads */
 	uint64_t max_header_bytes; /* request line and headers */
@@ -201,6 +205,7 @@ typedef struct fz_as_config {
 	const char *dns_host;   /* NULL: the system resolver */
 	uint16_t dns_port;
 	bool access_log;        /* one line per request on stderr */
+	const char *docs_file;  /* rendered API reference for /docs; NULL: 404 */
 	fz_as_tokens_config tokens;
 	fz_as_limits_config limits;
 	fz_as_login_config login;

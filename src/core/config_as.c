@@ -34,6 +34,8 @@ static void defaults(fz_as_config *c)
 	c->limits = (fz_as_limits_config){
 		.max_connections = FZ_AS_MAX_CONNECTIONS_DEFAULT,
 		.per_ip_connections = FZ_AS_PER_IP_CONNECTIONS_DEFAULT,
+		.rate_per_ip = FZ_AS_RATE_PER_IP_DEFAULT,
+		.rate_burst = FZ_AS_RATE_BURST_DEFAULT,
 		.timeout = FZ_AS_TIMEOUT_DEFAULT,
 		.threads = FZ_AS_THREADS_DEFAULT,
 		.max_header_bytes = FZ_AS_MAX_HEADER_BYTES_DEFAULT,
@@ -171,6 +173,8 @@ static fz_code read_limits(fz_as_config *c, const fz_cfg_node *root, fz_err *err
 		return rc;
 	if ((rc = fz_cfg_uint(m, "max_connections", 1, 1000000, &l->max_connections, err)) ||
 	    (rc = fz_cfg_uint(m, "per_ip_connections", 1, 1000000, &l->per_ip_connections, err)) ||
+	    (rc = fz_cfg_uint(m, "rate_per_ip", 1, 1000000, &l->rate_per_ip, err)) ||
+	    (rc = fz_cfg_uint(m, "rate_burst", 1, 10000000, &l->rate_burst, err)) ||
 	    (rc = fz_cfg_uint(m, "timeout", 1, 3600, &l->timeout, err)) ||
 	    (rc = fz_cfg_uint(m, "threads", 1, FZ_AS_THREADS_MAX, &l->threads, err)) ||
 	    (rc = fz_cfg_uint(m, "max_header_bytes", FZ_AS_MAX_HEADER_BYTES_MIN,
@@ -269,6 +273,7 @@ static fz_code read_top(fz_as_config *c, fz_err *err)
 	    (rc = fz_cfg_hostport(c->cfg, root, "dns_server", true, &c->dns_host,
 				  &c->dns_port, err)) ||
 	    (rc = fz_cfg_bool(root, "access_log", &c->access_log, err)) ||
+	    (rc = fz_cfg_string(root, "docs_file", false, &c->docs_file, err)) ||
 	    (rc = read_tokens(c, root, err)) || (rc = read_limits(c, root, err)) ||
 	    (rc = read_login(c, root, err)) || (rc = read_dpop(c, root, err)) ||
 	    (rc = read_client_auth(c, root, err)) ||

@@ -218,6 +218,30 @@ static bool declared_too_large(fz_http_exchange *x)
 	return n > body_limit(x);
 }
 
+/* Spends one of the client address's tokens; an address over its rate
+ * is answered 429 before any routing or body work is done for it. */
+static bool rate_allowed(fz_http_exchange *x, fz_err *err)
+{
+	fz_http_server *s = x->srv;
+	char secs[16];
+	uint32_t retry = 1;
+	uint64_t now_ms = (uint64_t)x->start.tv_sec * 1000u +
+			  (uint64_t)x->start.tv_nsec / 1000000u;
+	bool ok;
+
+	pthread_mutex_lock(&s->rate_lock);
+	ok = fz_ratelimit_take(s->rate, x->req.client, now_ms, &retry);
+	pthread_mutex_unlock(&s->rate_lock);
+	if (ok)
+		return true;
+	snprintf(secs, sizeof(secs), "%u", retry);
+	fz_http_add_header(&x->req, "Retry-After", secs, NULL);
+	fz_fail_http(err, FZ_ELIMIT, 429, "slow_down",
+		     "more than %u requests a second from %s", s->cfg.rate_per_ip,
+		     x->req.client);
+	return false;
+}
+
 static enum MHD_Result route_request(fz_http_exchange *x, const char *method)
 {
 	fz_http_req *req = &x->req;
@@ -232,6 +256,8 @@ static enum MHD_Result route_request(fz_http_exchange *x, const char *method)
 	if (req->method == NULL || path == NULL)
 		return MHD_NO;
 	req->path = path;
+	if (!rate_allowed(x, &err))
+		return fail(x, &err);
 	if (q != NULL) {
 		rc = fz_query_parse(req->arena, q + 1, strlen(q + 1),
 				    &x->srv->cfg.query_limits, &req->query, &err);

@@ -7,10 +7,12 @@
 #define FZ_NET_HTTP_INTERNAL_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "http_server.h"
+#include "ratelimit.h"
 
 typedef struct fz_route {
 	fz_http_route_def def; /* method and pattern point to our copies */
@@ -64,6 +66,8 @@ struct fz_http_server {
 	char *tls_key;
 	size_t tls_key_len;
 	uint16_t port;
+	fz_ratelimit *rate;        /* per client address */
+	pthread_mutex_t rate_lock; /* initialised when rate is set */
 };
 
 typedef enum fz_phase {

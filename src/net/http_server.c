@@ -35,6 +35,9 @@ void fz_http_server_config_defaults(fz_http_server_config *cfg)
 	cfg->per_ip_connections = FZ_HTTP_PER_IP_CONNECTIONS_DEFAULT;
 	cfg->connection_timeout_s = FZ_HTTP_TIMEOUT_S_DEFAULT;
 	cfg->threads = FZ_HTTP_THREADS_DEFAULT;
+	cfg->rate_per_ip = FZ_HTTP_RATE_PER_IP_DEFAULT;
+	cfg->rate_burst = FZ_HTTP_RATE_BURST_DEFAULT;
+	cfg->rate_slots = FZ_HTTP_RATE_SLOTS_DEFAULT;
 	cfg->max_header_bytes = FZ_HTTP_MAX_HEADER_BYTES_DEFAULT;
 	cfg->max_body_bytes = FZ_HTTP_MAX_BODY_BYTES_DEFAULT;
 	cfg->max_stream_bytes = FZ_HTTP_MAX_STREAM_BYTES_DEFAULT;
@@ -99,6 +102,9 @@ static fz_code check_config(const fz_http_server_config *c, fz_err *err)
 			       "HTTPS needs a certificate file and a key file");
 	if (c->transport != FZ_HTTP_TLS && c->transport != FZ_HTTP_PLAINTEXT_FOR_TESTS_ONLY)
 		return fz_fail(err, FZ_ESYNTAX, "unknown transport");
+	if (c->rate_per_ip == 0 || c->rate_burst == 0 || c->rate_slots == 0)
+		return fz_fail(err, FZ_ESYNTAX,
+			       "rate_per_ip, rate_burst and rate_slots must be at least 1");
 	if (c->threads == 0 || c->max_connections == 0 || c->per_ip_connections == 0)
 		return fz_fail(err, FZ_ESYNTAX,
 			       "threads and connection limits must be at least 1");
@@ -132,6 +138,14 @@ fz_code fz_http_server_new(const fz_http_server_config *cfg,
 		goto out;
 	}
 	rc = fz_router_init(&s->router, err);
+	if (rc == FZ_OK)
+		rc = fz_ratelimit_new(cfg->rate_per_ip, cfg->rate_burst,
+				      cfg->rate_slots, &s->rate, err);
+	if (rc == FZ_OK && pthread_mutex_init(&s->rate_lock, NULL) != 0) {
+		fz_ratelimit_free(s->rate);
+		s->rate = NULL;
+		rc = fz_fail(err, FZ_ENOMEM, "cannot create the rate limiter's lock");
+	}
 	if (rc == FZ_OK)
 		rc = copy_str(s->arena, &s->cfg.listen_address, err);
 	if (rc == FZ_OK)
@@ -354,6 +368,10 @@ void fz_http_server_free(fz_http_server *s)
 		return;
 	fz_http_server_stop(s);
 	fz_router_fini(&s->router);
+	if (s->rate != NULL) {
+		pthread_mutex_destroy(&s->rate_lock);
+		fz_ratelimit_free(s->rate);
+	}
 	fz_arena_free(s->arena);
 	free(s);
 }

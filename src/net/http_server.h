@@ -35,6 +35,12 @@
 #define FZ_HTTP_MAX_STREAM_BYTES_DEFAULT (1024ULL * 1024 * 1024)
 #define FZ_HTTP_MAX_DISCARD_BYTES_DEFAULT (1024 * 1024)
 #define FZ_HTTP_ARENA_LIMIT_DEFAULT (8 * 1024 * 1024)
+/* Requests per second each client address may make, and the burst it may
+ * spend at once; addresses remembered at a time. Generous: they stop a
+ * flood from one address, not a busy client. */
+#define FZ_HTTP_RATE_PER_IP_DEFAULT 200
+#define FZ_HTTP_RATE_BURST_DEFAULT 1000
+#define FZ_HTTP_RATE_SLOTS_DEFAULT 4096
 #define FZ_HTTP_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* Smallest max_header_bytes MHD can work with: the connection's memory
@@ -60,6 +66,9 @@ typedef struct fz_http_server_config {
 	unsigned per_ip_connections;
 	unsigned connection_timeout_s; /* idle time before MHD closes */
 	unsigned threads;              /* MHD thread pool size */
+	unsigned rate_per_ip;          /* requests/s per address; more is 429 */
+	unsigned rate_burst;           /* requests an idle address may send at once */
+	unsigned rate_slots;           /* addresses the rate limiter remembers */
 	size_t max_header_bytes;       /* MHD per-connection memory: request line + headers */
 	size_t max_body_bytes;         /* buffered bodies; more is 413 */
 	uint64_t max_stream_bytes;     /* streamed bodies; more is 413 */

@@ -63,6 +63,7 @@ static void test_minimal_defaults(void **state)
 	assert_null(c.ca_file);
 	assert_null(c.dns_host);
 	assert_true(c.access_log);
+	assert_null(c.docs_file);
 	assert_int_equal(c.tokens.access_ttl, FZ_AS_ACCESS_TTL_DEFAULT);
 	assert_int_equal(c.tokens.refresh_ttl, FZ_AS_REFRESH_TTL_DEFAULT);
 	assert_int_equal(c.tokens.code_ttl, FZ_AS_CODE_TTL_DEFAULT);
@@ -94,6 +95,7 @@ static void test_every_key(void **state)
 		"ca_file: ca.pem\n"
 		"dns_server: ns.example.com:5353\n"
 		"access_log: false\n"
+		"docs_file: build/api/as.html\n"
 		"tokens: {access_ttl: 600, refresh_ttl: 86400, code_ttl: 30,"
 		" assertion_ttl: 3600, fetch_ttl: 60}\n"
 		"limits: {max_connections: 10, per_ip_connections: 2, timeout: 5, threads: 2,"
@@ -122,6 +124,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c.dns_host, "ns.example.com");
 	assert_int_equal(c.dns_port, 5353);
 	assert_false(c.access_log);
+	assert_string_equal(c.docs_file, "build/api/as.html");
 	assert_int_equal(c.tokens.access_ttl, 600);
 	assert_int_equal(c.tokens.code_ttl, 30);
 	assert_int_equal(c.tokens.fetch_ttl, 60);

@@ -1549,6 +1549,61 @@ static void test_ipv6_listen(void **state)
 	fz_http_server_free(s);
 }
 
+/* An address over its rate gets 429 with Retry-After before routing, and
+ * other servers' limits are their own. */
+static void test_rate_limited(void **state)
+{
+	fz_http_server_config cfg;
+	fz_http_server *srv = NULL;
+	char saved[sizeof(T.base)];
+	fz_err err = {0};
+	call c;
+	size_t i;
+
+	(void)state;
+	test_config(&cfg);
+	cfg.tls_cert_file = T.pki.cert;
+	cfg.tls_key_file = T.pki.key;
+	cfg.rate_per_ip = 1;
+	cfg.rate_burst = 2;
+	assert_int_equal(fz_http_server_new(&cfg, &srv, &err), FZ_OK);
+	for (i = 0; i < NROUTES; i++)
+		assert_int_equal(fz_http_server_route(srv, &routes[i], &err), FZ_OK);
+	assert_int_equal(fz_http_server_start(srv, &err), FZ_OK);
+	memcpy(saved, T.base, sizeof(saved));
+	snprintf(T.base, sizeof(T.base), "https://localhost:%u",
+		 (unsigned)fz_http_server_port(srv));
+	for (i = 0; i < 2; i++) {
+		c = get("GET", "/hello");
+		assert_int_equal(c.resp.status, 200);
+		call_free(&c);
+	}
+	c = get("GET", "/nope");
+	expect_error(&c, 429, "slow_down");
+	assert_non_null(hdr(&c, "Retry-After"));
+	call_free(&c);
+	memcpy(T.base, saved, sizeof(saved));
+	fz_http_server_free(srv);
+	c = get("GET", "/hello");
+	assert_int_equal(c.resp.status, 200);
+	call_free(&c);
+}
+
+static void test_rate_config_refused(void **state)
+{
+	fz_http_server_config cfg;
+	fz_http_server *srv = NULL;
+	fz_err err = {0};
+
+	(void)state;
+	test_config(&cfg);
+	cfg.tls_cert_file = T.pki.cert;
+	cfg.tls_key_file = T.pki.key;
+	cfg.rate_per_ip = 0;
+	assert_int_equal(fz_http_server_new(&cfg, &srv, &err), FZ_ESYNTAX);
+	assert_non_null(strstr(err.msg, "rate_per_ip"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1557,6 +1612,8 @@ int main(void)
 		cmocka_unit_test(test_literal_beats_param),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_method_not_allowed),
+		cmocka_unit_test(test_rate_limited),
+		cmocka_unit_test(test_rate_config_refused),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_handler_failure),
 		cmocka_unit_test(test_www_authenticate),

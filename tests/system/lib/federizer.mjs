@@ -118,6 +118,8 @@ export class AsServer {
     }, config);
     const s = new AsServer(env, dir, cfg);
     env.servers.push(s);
+    // Every answer the tests get from this AS is checked against api/as.yaml.
+    env.fetch.contracts?.set(new URL(cfg.issuer).origin, 'as');
     return s;
   }
 

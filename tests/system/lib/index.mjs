@@ -3,3 +3,5 @@
 export { makePki } from './pki.mjs';
 export { makeFetch, makeLookup, TEST_NAME } from './net.mjs';
 export { AsServer, FZ_BIN, freePort, makeTestEnv, runFederizer, waitFor } from './federizer.mjs';
+export { checkExamples, checkResponse, ContractError, documentedRoutes, loadSpec } from './contract.mjs';
+export { MbxServer } from './mbx.mjs';

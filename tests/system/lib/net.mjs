@@ -7,6 +7,8 @@
 import { lookup as systemLookup } from 'node:dns';
 import { Agent, fetch as undiciFetch } from 'undici';
 
+import { checkFetchResponse } from './contract.mjs';
+
 // Names the harness resolves itself; everything else goes to the system.
 export const TEST_NAME = /(^|\.)example\.(com|net|org)$/i;
 
@@ -29,12 +31,24 @@ export function makeLookup(hosts = {}) {
 }
 
 // A fetch(url, init) that trusts ca (PEM text) and resolves test names.
-// It is what oauth4webapi takes as [customFetch] and what tests call
-// directly. fetch.close() ends its connections.
+// It is what oauth4webapi takes as [customFetch], what the browser helper
+// drives and what tests call directly, so every response a test receives
+// passes here: those from an origin registered with
+// fetch.contracts.set(origin, 'as') are checked against api/as.yaml
+// (contract.mjs) before the caller sees them, and a breach rejects the
+// fetch with a ContractError. fetch.close() ends its connections.
 export function makeFetch({ ca, hosts = {} } = {}) {
   const agent = new Agent({ connect: { ca, lookup: makeLookup(hosts) } });
-  const fetch = (url, init = {}) => undiciFetch(url, { ...init, dispatcher: agent });
+  const contracts = new Map(); // origin -> API document name
+  const fetch = async (url, init = {}) => {
+    const res = await undiciFetch(url, { ...init, dispatcher: agent });
+    const href = typeof url === 'string' ? url : url.href ?? url.url;
+    const spec = contracts.get(new URL(href).origin);
+    if (spec) await checkFetchResponse(spec, init.method ?? 'GET', href, res);
+    return res;
+  };
   fetch.agent = agent;
+  fetch.contracts = contracts;
   fetch.close = () => agent.close();
   return fetch;
 }

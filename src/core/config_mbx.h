@@ -1,0 +1,108 @@
+/*
+ * config_mbx.h - the Mailbox's settings (`federizer mbx -c mbx.yaml`),
+ * read with the generic reader of config.h. Every limit is a named
+ * default here; docs/operations.md lists them. Kept beside config.h
+ * rather than in it so each server's settings stay in their own pair of
+ * files.
+ */
+#ifndef FZ_CORE_CONFIG_MBX_H
+#define FZ_CORE_CONFIG_MBX_H
+
+#include "config.h"
+#include "fz_limits.h"
+
+#define FZ_MBX_LISTEN_HOST_DEFAULT "0.0.0.0"
+#define FZ_MBX_LISTEN_PORT_DEFAULT 443
+
+/* Resources (SPEC §7, issue "Mailbox"): 4 GiB per upload by default. */
+#define FZ_MBX_MAX_UPLOAD_BYTES_DEFAULT (4ULL * 1024 * 1024 * 1024)
+#define FZ_MBX_MAX_UPLOAD_BYTES_MAX (1ULL << 40)
+#define FZ_MBX_QUOTA_BYTES_DEFAULT (10ULL * 1024 * 1024 * 1024) /* per user */
+
+/* Sync (SPEC §11). */
+#define FZ_MBX_SYNC_PAGE_SIZE_DEFAULT 50
+#define FZ_MBX_SYNC_PAGE_SIZE_MAX 1000
+#define FZ_MBX_INLINE_MAX_BYTES_DEFAULT (256 * 1024) /* one inline body */
+#define FZ_MBX_INLINE_PAGE_BYTES_DEFAULT (4 * 1024 * 1024) /* all of one page */
+#define FZ_MBX_LONG_POLL_MAX_WAIT_DEFAULT 30
+#define FZ_MBX_LONG_POLL_MAX_WAIT_MAX 300
+/* A waiting long poll holds an HTTP worker thread (and stalls the other
+ * connections that thread serves): at most this many wait at once, the
+ * rest are answered at once. */
+#define FZ_MBX_LONG_POLL_MAX_WAITERS_DEFAULT 4
+
+/* HTTP server. */
+#define FZ_MBX_MAX_CONNECTIONS_DEFAULT 1024
+#define FZ_MBX_PER_IP_CONNECTIONS_DEFAULT 64
+#define FZ_MBX_RATE_PER_IP_DEFAULT 200   /* requests a second per address */
+#define FZ_MBX_RATE_BURST_DEFAULT 1000
+#define FZ_MBX_TIMEOUT_DEFAULT 60
+#define FZ_MBX_THREADS_DEFAULT 16
+#define FZ_MBX_THREADS_MAX 256
+#define FZ_MBX_MAX_HEADER_BYTES_DEFAULT (32 * 1024)
+#define FZ_MBX_MAX_BODY_BYTES_DEFAULT (2 * 1024 * 1024) /* JSON/YAML bodies */
+#define FZ_MBX_MAX_DISCARD_BYTES_DEFAULT (1024 * 1024)
+#define FZ_MBX_ARENA_BYTES_DEFAULT (8 * 1024 * 1024)
+
+/* The own AS's keys: refetched on an unknown kid at most this often. */
+#define FZ_MBX_JWKS_REFETCH_INTERVAL_DEFAULT 60
+/* Seconds between maintenance rounds (blob collection). */
+#define FZ_MBX_MAINTENANCE_INTERVAL_DEFAULT 60
+
+typedef struct fz_mbx_limits_config {
+	uint64_t max_upload_bytes;     /* one resource; more is 413 */
+	uint64_t quota_bytes;          /* per user; more is 507; 0: none */
+	uint64_t sync_page_size;       /* messages in one sync answer */
+	uint64_t inline_max_bytes;     /* an inline text body sync carries */
+	uint64_t inline_page_bytes;    /* inline bodies of one sync answer */
+	uint64_t long_poll_max_wait;   /* seconds a sync may wait */
+	uint64_t long_poll_max_waiters;
+	uint64_t max_connections;
+	uint64_t per_ip_connections;
+	uint64_t rate_per_ip;      /* requests a second per client address */
+	uint64_t rate_burst;       /* requests an idle address may send at once */
+	uint64_t timeout;              /* idle seconds before a connection closes */
+	uint64_t threads;              /* HTTP worker threads */
+	uint64_t max_header_bytes;
+	uint64_t max_body_bytes;       /* buffered bodies (documents, settings) */
+	uint64_t max_discard_bytes;    /* body read and dropped after an early answer */
+	uint64_t arena_bytes;          /* memory one request may use */
+} fz_mbx_limits_config;
+
+typedef struct fz_mbx_config {
+	fz_cfg *cfg;                  /* owns every string below */
+	const char *base_url;         /* RFC 9728 resource; the aud of our tokens */
+	const char *listen_host;
+	uint16_t listen_port;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *database;
+	const char *blobs;            /* blob store directory */
+	const char **domains;         /* local users' domains, lowercased */
+	size_t ndomains;
+	const char *authorization_server; /* the own AS's issuer URL */
+	const char *mta_client_id;    /* published as federizer_mta_client_id */
+	const char *mta_key;          /* private_key_jwt signing key file, or NULL */
+	const char *mta_dpop_key;     /* DPoP key file, or NULL */
+	const char *webmail;          /* built webmail folder, or NULL */
+	const char *ca_file;          /* NULL: the system store */
+	const char *dns_host;         /* NULL: the system resolver */
+	uint16_t dns_port;
+	bool access_log;
+	uint64_t jwks_refetch_interval;
+	uint64_t maintenance_interval;
+	fz_mbx_limits_config limits;
+	fz_limits document;           /* Placeholder limits (key limits.document) */
+	fz_jose_config jose;          /* leeway, sizes (key jose) */
+} fz_mbx_config;
+
+/* Parses an MBX configuration. On failure *out is left cleared. */
+fz_code fz_mbx_config_parse(const char *buf, size_t len, fz_mbx_config *out,
+			    fz_err *err);
+void fz_mbx_config_free(fz_mbx_config *c);
+
+/* True when domain (any case) is one of c's local domains. */
+bool fz_mbx_config_has_domain(const fz_mbx_config *c, const char *domain,
+			      size_t n);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * mbx.c - opening and closing the Mailbox: its database, its blob store
+ * (whose opening removes what a crash left half-written), the own AS's
+ * key cache and the long-poll notifier.
+ */
+#include "mbx_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+int64_t fz_mbx_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+fz_code fz_mbx_open(const fz_mbx_config *cfg, fz_mbx **out, fz_err *err)
+{
+	fz_mbx *m = calloc(1, sizeof(*m));
+	size_t removed = 0;
+	fz_code rc;
+
+	*out = NULL;
+	if (m == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	m->cfg = cfg;
+	/* One connection per HTTP worker, and one for maintenance. */
+	rc = fz_mbx_store_open(cfg->database, (size_t)cfg->limits.threads + 1,
+			       &m->store, err);
+	if (rc == FZ_OK)
+		rc = fz_blob_fs_open(cfg->blobs, &m->blobs, &removed, err);
+	if (rc == FZ_OK && removed > 0)
+		fprintf(stderr, "federizer mbx: removed %zu unfinished upload%s\n", removed,
+			removed == 1 ? "" : "s");
+	if (rc == FZ_OK)
+		rc = fz_mbx_keys_new(cfg, &m->keys, err);
+	if (rc == FZ_OK)
+		rc = fz_mbx_notify_new((size_t)cfg->limits.long_poll_max_waiters,
+				       &m->notify, err);
+	if (rc != FZ_OK) {
+		fz_mbx_close(m);
+		return rc;
+	}
+	*out = m;
+	return FZ_OK;
+}
+
+void fz_mbx_close(fz_mbx *m)
+{
+	if (m == NULL)
+		return;
+	fz_mbx_notify_free(m->notify);
+	fz_mbx_keys_free(m->keys);
+	fz_blob_close(m->blobs);
+	fz_mbx_store_close(m->store);
+	free(m);
+}
+
+void fz_mbx_shutdown(fz_mbx *m)
+{
+	fz_mbx_notify_shutdown(m->notify);
+}
+
+void fz_mbx_maintain(fz_mbx *m)
+{
+	fz_err err = {0};
+	size_t deleted = 0;
+
+	if (fz_mbx_gc(m->store, m->blobs, 0, &deleted, &err) != FZ_OK)
+		fprintf(stderr, "federizer mbx: collecting blobs: %s\n", err.msg);
+	else if (deleted > 0)
+		fprintf(stderr, "federizer mbx: collected %zu unreferenced blob%s\n",
+			deleted, deleted == 1 ? "" : "s");
+}

@@ -1,0 +1,74 @@
+/*
+ * mbx_http.h - how the MBX's endpoint files meet the HTTP server and each
+ * other: one registration function per file (called by mbx_server.c),
+ * the bearer check every APP route starts with, the long-poll notifier,
+ * and the message object every message answer shares.
+ *
+ * Every handler gets the fz_mbx as ctx.
+ */
+#ifndef FZ_MBX_HTTP_H
+#define FZ_MBX_HTTP_H
+
+#include <jansson.h>
+
+#include "mbx.h"
+
+#define FZ_MBX_PATH_METADATA "/.well-known/oauth-protected-resource"
+#define FZ_MBX_SCOPE "internet_mail"
+
+/* mbx_metadata.c: RFC 9728 metadata; the webmail's static files. */
+fz_code fz_mbx_metadata_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+fz_code fz_mbx_web_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* mbx_resources.c: POST /api/v1/resources, GET|HEAD /api/v1/resources/{digest}. */
+fz_code fz_mbx_resource_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* mbx_messages.c: /api/v1/messages and /api/v1/messages/{id}. */
+fz_code fz_mbx_message_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* mbx_sync.c: GET /api/v1/sync. */
+fz_code fz_mbx_sync_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* mbx_settings.c: GET|PUT /api/v1/settings/forwarding. */
+fz_code fz_mbx_settings_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+
+/* --- mbx_auth.c: access tokens (RFC 6750, RFC 9068) ----------------------- */
+
+fz_code fz_mbx_keys_new(const fz_mbx_config *cfg, fz_mbx_keys **out,
+			fz_err *err);
+void fz_mbx_keys_free(fz_mbx_keys *k);
+/* Fetches the AS metadata and JWKS now (at start-up; a failure is not
+ * fatal, the first request tries again). */
+fz_code fz_mbx_keys_refresh(fz_mbx_keys *k, fz_err *err);
+
+/* Checks the request's bearer access token: signature by the own AS,
+ * typ at+jwt, iss, aud = base_url, exp, scope internet_mail, no DPoP
+ * binding, and an email of a local domain, which becomes *user (in the
+ * request's arena). On failure it has answered 401 or 403 with
+ * WWW-Authenticate (RFC 6750 §3, RFC 9728 §5.1) and returns the code. */
+fz_code fz_mbx_authenticate(fz_mbx *m, fz_http_req *req, const char **user,
+			    fz_err *err);
+
+/* --- mbx_notify.c: long-poll wake-ups ------------------------------------- */
+
+/* The current modseq of the waiting mailbox. */
+typedef fz_code (*fz_mbx_modseq_fn)(void *ctx, uint64_t *modseq, fz_err *err);
+
+fz_code fz_mbx_notify_new(size_t max_waiters, fz_mbx_notify **out, fz_err *err);
+void fz_mbx_notify_free(fz_mbx_notify *n);
+/* After a commit that changed owner's mailbox. */
+void fz_mbx_notify_changed(fz_mbx_notify *n, const char *owner);
+/* Waits up to timeout_s for owner's modseq to leave since (read with
+ * current), unless max_waiters already wait or shutdown began: then it
+ * returns at once. */
+fz_code fz_mbx_notify_wait(fz_mbx_notify *n, const char *owner, uint64_t since,
+			   unsigned timeout_s, fz_mbx_modseq_fn current,
+			   void *ctx, fz_err *err);
+void fz_mbx_notify_shutdown(fz_mbx_notify *n);
+
+/* --- shared by the message and sync files (mbx_messages.c) ---------------- */
+
+/* {id, folder, flags: {seen, flagged}, document}; NULL when out of memory
+ * or when the stored document is not JSON (a bug: logged by the caller). */
+json_t *fz_mbx_msg_json(const fz_mbx_msg *msg);
+
+/* Seconds since the epoch. */
+int64_t fz_mbx_now(void);
+
+#endif

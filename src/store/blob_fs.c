@@ -1,0 +1,359 @@
+/*
+ * blob_fs.c - the filesystem backend of the blob store: objects in
+ * <dir>/ab/cd/<digest>, temporary files in <dir>/tmp.
+ *
+ * Durability in Postfix's manner: a temporary file (O_EXCL, 0600) takes
+ * the bytes, is fsynced, then linked under its digest and the directory
+ * fsynced, and only then does the caller answer. link() rather than
+ * rename() because link refuses to replace: an existing object with the
+ * digest stays untouched (same bytes by construction) and the new copy is
+ * dropped. Everything works relative to directory descriptors opened
+ * once, so no path is ever built from more than a digest.
+ *
+ * The filesystem must be case-sensitive: base64url digests differ by
+ * case alone.
+ */
+#include "blob_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jose.h"
+
+/* "put-" + 22 random base64url characters: collisions are not a concern,
+ * O_EXCL catches one anyway. */
+#define TMP_NAME_MAX 40
+/* "ab/cd/" + digest */
+#define OBJ_PATH_MAX (6 + FZ_DIGEST_LEN + 1)
+
+typedef struct fs_store {
+	int root; /* <dir> */
+	int tmp;  /* <dir>/tmp */
+} fs_store;
+
+typedef struct fs_tmp {
+	fs_store *fs;
+	int fd;
+	char name[TMP_NAME_MAX];
+} fs_tmp;
+
+static bool is_full(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+static fz_code io_fail(int e, const char *what, fz_err *err)
+{
+	if (is_full(e))
+		return fz_blob_full(err, what);
+	return fz_fail(err, FZ_EIO, "blob store: %s: %s", what, strerror(e));
+}
+
+static void obj_path(const char *digest, char out[OBJ_PATH_MAX])
+{
+	snprintf(out, OBJ_PATH_MAX, "%.2s/%.2s/%s", digest, digest + 2, digest);
+}
+
+static fz_code sync_dir(int dirfd, const char *rel, fz_err *err)
+{
+	int fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return io_fail(errno, "open directory", err);
+	rc = fsync(fd);
+	close(fd);
+	if (rc != 0)
+		return io_fail(errno, "fsync directory", err);
+	return FZ_OK;
+}
+
+/* mkdir that tolerates an existing directory; a new one is made durable
+ * in its parent. */
+static fz_code ensure_dir(int dirfd, const char *rel, const char *parent,
+			  fz_err *err)
+{
+	if (mkdirat(dirfd, rel, FZ_BLOB_DIR_MODE) == 0)
+		return sync_dir(dirfd, parent, err);
+	if (errno == EEXIST)
+		return FZ_OK;
+	return io_fail(errno, "create directory", err);
+}
+
+static fz_code fs_tmp_open(void *impl, void **out, fz_err *err)
+{
+	fs_store *fs = impl;
+	char rnd[FZ_JTI_LEN + 1];
+	fs_tmp *t;
+	fz_code rc = fz_random_b64url(FZ_JTI_BYTES, rnd, sizeof(rnd), err);
+
+	*out = NULL;
+	if (rc != FZ_OK)
+		return rc;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	snprintf(t->name, sizeof(t->name), "%s%s", FZ_BLOB_TMP_PREFIX, rnd);
+	t->fs = fs;
+	t->fd = openat(fs->tmp, t->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		       FZ_BLOB_FILE_MODE);
+	if (t->fd < 0) {
+		rc = io_fail(errno, "create temporary file", err);
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return FZ_OK;
+}
+
+static fz_code fs_tmp_write(void *tmp, const void *data, size_t n, fz_err *err)
+{
+	fs_tmp *t = tmp;
+	const char *p = data;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(t->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return io_fail(errno, "write", err);
+		p += w;
+		n -= (size_t)w;
+	}
+	return FZ_OK;
+}
+
+static fz_code fs_tmp_sync(void *tmp, fz_err *err)
+{
+	fs_tmp *t = tmp;
+	int rc = fsync(t->fd);
+	int e = errno;
+
+	if (close(t->fd) != 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	t->fd = -1;
+	if (rc != 0)
+		return io_fail(e, "fsync", err);
+	return FZ_OK;
+}
+
+static void fs_tmp_discard(void *tmp)
+{
+	fs_tmp *t = tmp;
+
+	if (t == NULL)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	unlinkat(t->fs->tmp, t->name, 0);
+	free(t);
+}
+
+static fz_code fs_tmp_publish(void *impl, void *tmp, const char *digest,
+			      bool *existed, fz_err *err)
+{
+	fs_store *fs = impl;
+	fs_tmp *t = tmp;
+	char path[OBJ_PATH_MAX], l1[3], l2[6];
+	fz_code rc;
+
+	*existed = false;
+	obj_path(digest, path);
+	snprintf(l1, sizeof(l1), "%.2s", digest);
+	snprintf(l2, sizeof(l2), "%.5s", path);
+	rc = ensure_dir(fs->root, l1, ".", err);
+	if (rc == FZ_OK)
+		rc = ensure_dir(fs->root, l2, l1, err);
+	if (rc == FZ_OK && linkat(fs->tmp, t->name, fs->root, path, 0) != 0) {
+		if (errno == EEXIST)
+			*existed = true;
+		else
+			rc = io_fail(errno, "link into place", err);
+	}
+	/* The object (new or old) stands under its name; the new entry is
+	 * made durable before anyone is told it exists. */
+	if (rc == FZ_OK && !*existed)
+		rc = sync_dir(fs->root, l2, err);
+	fs_tmp_discard(t);
+	return rc;
+}
+
+static fz_code fs_open(void *impl, const char *digest, int *fd, uint64_t *size,
+		       fz_err *err)
+{
+	fs_store *fs = impl;
+	char path[OBJ_PATH_MAX];
+	struct stat st;
+	int f;
+
+	obj_path(digest, path);
+	f = openat(fs->root, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (f < 0 && errno == ENOENT)
+		return fz_fail(err, FZ_ENOTFOUND, "no resource %s", digest);
+	if (f < 0)
+		return io_fail(errno, "open", err);
+	if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(f);
+		return fz_fail(err, FZ_EIO, "blob store: %s is not a regular file", path);
+	}
+	*fd = f;
+	*size = (uint64_t)st.st_size;
+	return FZ_OK;
+}
+
+static fz_code fs_read(void *impl, const char *digest, uint64_t offset,
+		       void *buf, size_t n, size_t *got, fz_err *err)
+{
+	uint64_t size;
+	size_t have = 0;
+	ssize_t r;
+	int fd;
+	fz_code rc = fs_open(impl, digest, &fd, &size, err);
+
+	if (rc != FZ_OK)
+		return rc;
+	while (have < n) {
+		r = pread(fd, (char *)buf + have, n - have, (off_t)(offset + have));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = io_fail(errno, "read", err);
+			break;
+		}
+		if (r == 0)
+			break;
+		have += (size_t)r;
+	}
+	close(fd);
+	*got = have;
+	return rc;
+}
+
+static fz_code fs_exists(void *impl, const char *digest, bool *exists,
+			 fz_err *err)
+{
+	fs_store *fs = impl;
+	char path[OBJ_PATH_MAX];
+	struct stat st;
+
+	obj_path(digest, path);
+	if (fstatat(fs->root, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		*exists = S_ISREG(st.st_mode);
+		return FZ_OK;
+	}
+	if (errno == ENOENT)
+		return FZ_OK;
+	return io_fail(errno, "stat", err);
+}
+
+static fz_code fs_remove(void *impl, const char *digest, fz_err *err)
+{
+	fs_store *fs = impl;
+	char path[OBJ_PATH_MAX], dir[6];
+
+	obj_path(digest, path);
+	snprintf(dir, sizeof(dir), "%.5s", path);
+	if (unlinkat(fs->root, path, 0) != 0)
+		return errno == ENOENT ? FZ_OK : io_fail(errno, "delete", err);
+	return sync_dir(fs->root, dir, err);
+}
+
+static void fs_close(void *impl)
+{
+	fs_store *fs = impl;
+
+	if (fs == NULL)
+		return;
+	if (fs->root >= 0)
+		close(fs->root);
+	if (fs->tmp >= 0)
+		close(fs->tmp);
+	free(fs);
+}
+
+static const fz_blob_ops fs_ops = {
+	.name = "fs",
+	.tmp_open = fs_tmp_open,
+	.tmp_write = fs_tmp_write,
+	.tmp_sync = fs_tmp_sync,
+	.tmp_publish = fs_tmp_publish,
+	.tmp_discard = fs_tmp_discard,
+	.open = fs_open,
+	.read = fs_read,
+	.exists = fs_exists,
+	.remove = fs_remove,
+	.close = fs_close,
+};
+
+/* Crash recovery: a put cut off before its link left a temporary file
+ * nobody will finish. Objects under a digest are whole by construction. */
+static fz_code remove_leftovers(fs_store *fs, size_t *removed, fz_err *err)
+{
+	int fd = dup(fs->tmp);
+	DIR *d;
+	struct dirent *e;
+	size_t n = 0;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return io_fail(errno, "read tmp directory", err);
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, FZ_BLOB_TMP_PREFIX, strlen(FZ_BLOB_TMP_PREFIX)) != 0)
+			continue;
+		if (unlinkat(fs->tmp, e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	if (removed != NULL)
+		*removed = n;
+	return FZ_OK;
+}
+
+fz_code fz_blob_fs_open(const char *dir, fz_blob_store **out, size_t *removed,
+			fz_err *err)
+{
+	fs_store *fs = calloc(1, sizeof(*fs));
+	fz_code rc;
+
+	*out = NULL;
+	if (removed != NULL)
+		*removed = 0;
+	if (fs == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	fs->root = fs->tmp = -1;
+	if (mkdir(dir, FZ_BLOB_DIR_MODE) != 0 && errno != EEXIST) {
+		rc = fz_fail(err, FZ_EIO, "blob store %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	fs->root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->root < 0) {
+		rc = fz_fail(err, FZ_EIO, "blob store %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	rc = ensure_dir(fs->root, FZ_BLOB_TMP_DIR, ".", err);
+	if (rc != FZ_OK)
+		goto fail;
+	fs->tmp = openat(fs->root, FZ_BLOB_TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->tmp < 0) {
+		rc = io_fail(errno, "open tmp directory", err);
+		goto fail;
+	}
+	rc = remove_leftovers(fs, removed, err);
+	if (rc != FZ_OK)
+		goto fail;
+	return fz_blob_store_new(&fs_ops, fs, out, err);
+fail:
+	fs_close(fs);
+	return rc;
+}

@@ -1,0 +1,128 @@
+// One `federizer mbx` for system tests, beside AsServer: its folder,
+// certificate, mbx.yaml and process, started, awaited and stopped.
+//
+//   const mbx = await MbxServer.create(env, as, { name: 'mbx.example.com' });
+//   await mbx.start();                    // resolves once metadata answers
+//   const r = await env.fetch(mbx.url('/api/v1/sync'), { headers });
+//   mbx.peakRssKiB();                     // VmHWM of the running process
+//
+// The MBX fetches its AS's metadata and keys over HTTPS by the AS's
+// issuer host, with the system resolver: give the AS a name that
+// resolves (AsServer.create(env, { name: 'localhost' })) or configure
+// dns_server.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+
+import { FZ_BIN, freePort, waitFor } from './federizer.mjs';
+
+const START_TIMEOUT_MS = 15000;
+const STOP_TIMEOUT_MS = 10000;
+
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+function merge(a, b) {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b ?? {})) {
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && typeof a?.[k] === 'object'
+      ? merge(a[k], v) : v;
+  }
+  return out;
+}
+
+export class MbxServer {
+  // as: the AsServer whose tokens it accepts; name: the host of its base
+  // URL and certificate; config: keys merged over the defaults.
+  static async create(env, as, { name = 'mbx.example.com', domains = ['example.com'],
+    mtaClientId = 'mta.example.com', config = {} } = {}) {
+    const port = await freePort();
+    const dir = join(env.dir, name);
+    const tls = env.pki.issue(name, [name]);
+    const cfg = merge({
+      base_url: `https://${name}:${port}/`,
+      listen: `127.0.0.1:${port}`,
+      tls,
+      database: join(dir, 'mbx.db'),
+      blobs: join(dir, 'blobs'),
+      domains,
+      authorization_server: as.issuer,
+      mta: { client_id: mtaClientId },
+      ca_file: env.pki.caFile,
+      limits: { threads: 4, long_poll_max_waiters: 2 },
+    }, config);
+    const s = new MbxServer(env, dir, cfg);
+    env.servers.push(s);
+    return s;
+  }
+
+  constructor(env, dir, cfg) {
+    this.env = env;
+    this.dir = dir;
+    this.cfg = cfg;
+    this.baseUrl = cfg.base_url;
+    this.blobs = cfg.blobs;
+    this.log = '';
+    this.proc = null;
+    mkdirSync(dir, { recursive: true });
+    this.configFile = join(dir, 'mbx.yaml');
+    writeFileSync(this.configFile, YAML.stringify(cfg));
+  }
+
+  url(path) {
+    return new URL(path, this.baseUrl).href;
+  }
+
+  // Starts `federizer mbx` and resolves once its RFC 9728 metadata answers.
+  async start() {
+    const proc = spawn(FZ_BIN, ['mbx', '-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    children.add(proc);
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (d) => { this.log += d; });
+    this.exited = new Promise((ok) => proc.on('exit', (code, signal) => {
+      children.delete(proc);
+      ok({ code, signal });
+    }));
+    let gone = null;
+    this.exited.then((e) => { gone = e; });
+    await waitFor(async () => {
+      if (gone) throw new Error(`federizer mbx exited (${gone.code ?? gone.signal}): ${this.log}`);
+      const r = await this.env.fetch(this.url('/.well-known/oauth-protected-resource'));
+      await r.arrayBuffer();
+      return r.status === 200;
+    }, START_TIMEOUT_MS, `${this.baseUrl} to answer`).catch((e) => {
+      throw new Error(`${e.message}\n--- server log ---\n${this.log}`);
+    });
+  }
+
+  // Peak resident memory of the running process (VmHWM), in KiB.
+  peakRssKiB() {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  }
+
+  // True when the binary runs under AddressSanitizer, whose shadow
+  // memory makes RSS figures meaningless.
+  sanitized() {
+    return /libasan|libclang_rt\.asan/.test(readFileSync(`/proc/${this.proc.pid}/maps`, 'utf8'));
+  }
+
+  signal(sig) {
+    this.proc?.kill(sig);
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) {
+      return this.exited ? this.exited : null;
+    }
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const e = await this.exited;
+    clearTimeout(timer);
+    return e;
+  }
+}
