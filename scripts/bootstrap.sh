@@ -13,6 +13,7 @@ debian_packages=(
 	libmicrohttpd-dev libcurl4-openssl-dev libc-ares-dev
 	libsqlite3-dev libargon2-dev libcmocka-dev
 	dnsmasq-base openssl ca-certificates curl
+	chromium fonts-dejavu-core
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # check.sh - every test Federizer has, in order of cost: unit tests plain,
 # unit tests under ASan+UBSan, the fuzz smoke, the webmail's checks, the
 # API documents' lint, the system tests (which also check every response
-# against the API documents). Runs every
+# against the API documents), the webmail in chromium against a real AS
+# and MBX (needs web/dist, built by the webmail stage). Runs every
 # stage even after a failure, then prints one tally line and fails if any
 # test failed.
 set -uo pipefail
@@ -100,6 +101,23 @@ if ls tests/system/*.test.mjs >/dev/null 2>&1; then
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-1}))
 	[ "${f:-1}" = 0 ] || stage_failed+=("system tests")
+	rm -f "$out"
+fi
+
+if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+	echo "== browser tests (the webmail in chromium, real AS and MBX)"
+	out=$(mktemp)
+	FZ_BIN="$PWD/build/src/cmd/federizer" FZ_WEB_DIST="$PWD/web/dist" \
+		node --test --test-reporter=tap tests/browser/ 2>&1 |
+		tee "$out" | grep -E '^(not ok|# (pass|fail|skip))' || true
+	p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -1)
+	f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-1}))
+	if [ "${f:-1}" != 0 ]; then
+		grep -E -A12 '^ *not ok' "$out" | head -60
+		stage_failed+=("browser tests")
+	fi
 	rm -f "$out"
 fi
 

@@ -20,6 +20,8 @@ static void defaults(fz_mbx_config *c)
 	c->listen_port = FZ_MBX_LISTEN_PORT_DEFAULT;
 	c->access_log = true;
 	c->jwks_refetch_interval = FZ_MBX_JWKS_REFETCH_INTERVAL_DEFAULT;
+	c->mta_timeout = FZ_MBX_MTA_TIMEOUT_DEFAULT;
+	c->mta_assertion_ttl = FZ_MBX_MTA_ASSERTION_TTL_DEFAULT;
 	c->maintenance_interval = FZ_MBX_MAINTENANCE_INTERVAL_DEFAULT;
 	c->limits = (fz_mbx_limits_config){
 		.max_upload_bytes = FZ_MBX_MAX_UPLOAD_BYTES_DEFAULT,
@@ -39,6 +41,16 @@ static void defaults(fz_mbx_config *c)
 		.max_body_bytes = FZ_MBX_MAX_BODY_BYTES_DEFAULT,
 		.max_discard_bytes = FZ_MBX_MAX_DISCARD_BYTES_DEFAULT,
 		.arena_bytes = FZ_MBX_ARENA_BYTES_DEFAULT,
+	};
+	c->queue = (fz_mbx_queue_config){
+		.workers = FZ_MBX_QUEUE_WORKERS_DEFAULT,
+		.initial_retry = FZ_MBX_QUEUE_INITIAL_RETRY_DEFAULT,
+		.max_retry = FZ_MBX_QUEUE_MAX_RETRY_DEFAULT,
+		.give_up_after = FZ_MBX_QUEUE_GIVE_UP_AFTER_DEFAULT,
+		.lease = FZ_MBX_QUEUE_LEASE_DEFAULT,
+		.timeout = FZ_MBX_QUEUE_TIMEOUT_DEFAULT,
+		.poll_interval = FZ_MBX_QUEUE_POLL_INTERVAL_DEFAULT,
+		.push_max_bytes = FZ_MBX_QUEUE_PUSH_MAX_BYTES_DEFAULT,
 	};
 	fz_limits_default(&c->document);
 	fz_jose_config_defaults(&c->jose);
@@ -92,6 +104,11 @@ static fz_code read_mta(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err)
 		rc = fz_cfg_string(m, "key", false, &c->mta_key, err);
 	if (rc == FZ_OK)
 		rc = fz_cfg_string(m, "dpop_key", false, &c->mta_dpop_key, err);
+	if (rc == FZ_OK)
+		rc = fz_cfg_uint(m, "timeout", 1, 300, &c->mta_timeout, err);
+	/* The AS accepts at most its client_auth.assertion_max_lifetime. */
+	if (rc == FZ_OK)
+		rc = fz_cfg_uint(m, "assertion_ttl", 10, 300, &c->mta_assertion_ttl, err);
 	return rc;
 }
 
@@ -194,6 +211,32 @@ static fz_code read_limits(fz_mbx_config *c, const fz_cfg_node *root, fz_err *er
 	return FZ_OK;
 }
 
+/* The MTA worker's queue (SPEC §10). */
+static fz_code read_queue(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err)
+{
+	fz_mbx_queue_config *q = &c->queue;
+	const fz_cfg_node *m;
+	fz_code rc = fz_cfg_map(root, "queue", false, &m, err);
+
+	if (rc != FZ_OK || m == NULL)
+		return rc;
+	if ((rc = fz_cfg_uint(m, "workers", 0, FZ_MBX_QUEUE_WORKERS_MAX, &q->workers, err)) ||
+	    (rc = fz_cfg_uint(m, "initial_retry", 1, 86400, &q->initial_retry, err)) ||
+	    (rc = fz_cfg_uint(m, "max_retry", 1, 7 * 86400, &q->max_retry, err)) ||
+	    (rc = fz_cfg_uint(m, "give_up_after", 1, 60 * 86400, &q->give_up_after, err)) ||
+	    (rc = fz_cfg_uint(m, "lease", 10, 86400, &q->lease, err)) ||
+	    (rc = fz_cfg_uint(m, "timeout", 1, 3600, &q->timeout, err)) ||
+	    (rc = fz_cfg_uint(m, "poll_interval", 1, 3600, &q->poll_interval, err)) ||
+	    (rc = fz_cfg_uint(m, "push_max_bytes", 0, 64 * MIB, &q->push_max_bytes, err)))
+		return rc;
+	if (q->max_retry < q->initial_retry)
+		return fz_cfg_fail(m, err, "max_retry must not be below initial_retry");
+	/* an attempt must end before its lease does, or two could overlap */
+	if (q->lease <= q->timeout * 2)
+		return fz_cfg_fail(m, err, "lease must exceed twice the timeout");
+	return FZ_OK;
+}
+
 static fz_code read_jose(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err)
 {
 	fz_jose_config *j = &c->jose;
@@ -234,7 +277,8 @@ static fz_code read_top(fz_mbx_config *c, fz_err *err)
 			      &c->jwks_refetch_interval, err)) ||
 	    (rc = fz_cfg_uint(root, "maintenance_interval", 1, 86400,
 			      &c->maintenance_interval, err)) ||
-	    (rc = read_limits(c, root, err)) || (rc = read_jose(c, root, err)))
+	    (rc = read_limits(c, root, err)) || (rc = read_queue(c, root, err)) ||
+	    (rc = read_jose(c, root, err)))
 		return rc;
 	return fz_cfg_check_unused(c->cfg, err);
 }

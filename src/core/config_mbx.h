@@ -46,8 +46,26 @@
 
 /* The own AS's keys: refetched on an unknown kid at most this often. */
 #define FZ_MBX_JWKS_REFETCH_INTERVAL_DEFAULT 60
+/* Sending (SPEC §7.2): seconds the token exchange at the own AS may
+ * take, and the life of the MTA's private_key_jwt client assertions. */
+#define FZ_MBX_MTA_TIMEOUT_DEFAULT 10
+#define FZ_MBX_MTA_ASSERTION_TTL_DEFAULT 60
 /* Seconds between maintenance rounds (blob collection). */
 #define FZ_MBX_MAINTENANCE_INTERVAL_DEFAULT 60
+
+/* The MTA worker and its durable queue (SPEC §10, src/mta/): retries
+ * start at 1 min, double up to 1 h, and stop 5 days after the entry was
+ * queued; a claimed entry is leased for 10 min (longer than any one
+ * attempt may take), so a worker killed mid-attempt gives it back. */
+#define FZ_MBX_QUEUE_WORKERS_DEFAULT 1
+#define FZ_MBX_QUEUE_WORKERS_MAX 64
+#define FZ_MBX_QUEUE_INITIAL_RETRY_DEFAULT 60
+#define FZ_MBX_QUEUE_MAX_RETRY_DEFAULT 3600
+#define FZ_MBX_QUEUE_GIVE_UP_AFTER_DEFAULT (5 * 86400)
+#define FZ_MBX_QUEUE_LEASE_DEFAULT 600
+#define FZ_MBX_QUEUE_TIMEOUT_DEFAULT 30      /* a transfer or push request */
+#define FZ_MBX_QUEUE_POLL_INTERVAL_DEFAULT 60 /* longest idle sleep */
+#define FZ_MBX_QUEUE_PUSH_MAX_BYTES_DEFAULT (64 * 1024)
 
 typedef struct fz_mbx_limits_config {
 	uint64_t max_upload_bytes;     /* one resource; more is 413 */
@@ -69,6 +87,17 @@ typedef struct fz_mbx_limits_config {
 	uint64_t arena_bytes;          /* memory one request may use */
 } fz_mbx_limits_config;
 
+typedef struct fz_mbx_queue_config {
+	uint64_t workers;        /* worker threads; 0: no MTA worker */
+	uint64_t initial_retry;  /* seconds before the first retry */
+	uint64_t max_retry;      /* the doubling stops here */
+	uint64_t give_up_after;  /* seconds after queueing an entry fails */
+	uint64_t lease;          /* seconds a claimed entry is held */
+	uint64_t timeout;        /* seconds a transfer or push may take */
+	uint64_t poll_interval;  /* longest sleep between looks at the queue */
+	uint64_t push_max_bytes; /* resources up to this are pushed; 0: none */
+} fz_mbx_queue_config;
+
 typedef struct fz_mbx_config {
 	fz_cfg *cfg;                  /* owns every string below */
 	const char *base_url;         /* RFC 9728 resource; the aud of our tokens */
@@ -84,6 +113,8 @@ typedef struct fz_mbx_config {
 	const char *mta_client_id;    /* published as federizer_mta_client_id */
 	const char *mta_key;          /* private_key_jwt signing key file, or NULL */
 	const char *mta_dpop_key;     /* DPoP key file, or NULL */
+	uint64_t mta_timeout;         /* seconds for a token request */
+	uint64_t mta_assertion_ttl;   /* seconds a client assertion lives */
 	const char *webmail;          /* built webmail folder, or NULL */
 	const char *ca_file;          /* NULL: the system store */
 	const char *dns_host;         /* NULL: the system resolver */
@@ -92,6 +123,7 @@ typedef struct fz_mbx_config {
 	uint64_t jwks_refetch_interval;
 	uint64_t maintenance_interval;
 	fz_mbx_limits_config limits;
+	fz_mbx_queue_config queue;    /* the MTA worker (key queue) */
 	fz_limits document;           /* Placeholder limits (key limits.document) */
 	fz_jose_config jose;          /* leeway, sizes (key jose) */
 } fz_mbx_config;

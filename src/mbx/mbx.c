@@ -37,6 +37,10 @@ fz_code fz_mbx_open(const fz_mbx_config *cfg, fz_mbx **out, fz_err *err)
 	if (rc == FZ_OK)
 		rc = fz_mbx_notify_new((size_t)cfg->limits.long_poll_max_waiters,
 				       &m->notify, err);
+	if (rc == FZ_OK)
+		rc = fz_mbx_mta_open(m, err);
+	if (rc == FZ_OK)
+		rc = fz_mbx_federation_open(m, err);
 	if (rc != FZ_OK) {
 		fz_mbx_close(m);
 		return rc;
@@ -49,6 +53,8 @@ void fz_mbx_close(fz_mbx *m)
 {
 	if (m == NULL)
 		return;
+	fz_mbx_mta_close(m);
+	fz_discovery_free(m->disc);
 	fz_mbx_notify_free(m->notify);
 	fz_mbx_keys_free(m->keys);
 	fz_blob_close(m->blobs);
@@ -71,4 +77,6 @@ void fz_mbx_maintain(fz_mbx *m)
 	else if (deleted > 0)
 		fprintf(stderr, "federizer mbx: collected %zu unreferenced blob%s\n",
 			deleted, deleted == 1 ? "" : "s");
+	if (fz_mbx_replay_prune(m->store, fz_mbx_now(), &err) != FZ_OK)
+		fprintf(stderr, "federizer mbx: pruning the DPoP replay cache: %s\n", err.msg);
 }

@@ -14,8 +14,10 @@
 
 #include "blob.h"
 #include "config_mbx.h"
+#include "discovery.h"
 #include "err.h"
 #include "http_server.h"
+#include "jwk.h"
 #include "mbx_store.h"
 
 typedef struct fz_mbx_keys fz_mbx_keys;     /* mbx_auth.c */
@@ -27,6 +29,9 @@ typedef struct fz_mbx {
 	fz_blob_store *blobs;
 	fz_mbx_keys *keys;        /* the own AS's signing keys */
 	fz_mbx_notify *notify;    /* long-poll waiters */
+	fz_key *mta_key;          /* the MTA's private_key_jwt key; NULL: no sending */
+	fz_key *mta_dpop_key;     /* its DPoP key, made on first start */
+	fz_discovery *disc;       /* peers by DNS: senders' and fetchers' AS and MBX */
 } fz_mbx;
 
 /* Opens the database and the blob store (removing leftovers of puts a

@@ -30,6 +30,7 @@ struct fz_mbx_keys {
 	const fz_mbx_config *cfg;
 	pthread_rwlock_t lock;   /* guards set */
 	fz_keyset *set;          /* NULL until the first fetch succeeds */
+	char *token_endpoint;    /* from the metadata, or NULL; guarded by lock */
 	pthread_mutex_t fetching; /* one fetch at a time; guards last_fetch */
 	int64_t last_fetch;      /* monotonic seconds; 0: never */
 	fz_discovery *disc;      /* resolves through dns_server, when set */
@@ -78,6 +79,7 @@ void fz_mbx_keys_free(fz_mbx_keys *k)
 	if (k == NULL)
 		return;
 	fz_keyset_free(k->set);
+	free(k->token_endpoint);
 	fz_discovery_free(k->disc);
 	pthread_rwlock_destroy(&k->lock);
 	pthread_mutex_destroy(&k->fetching);
@@ -119,7 +121,8 @@ static fz_code fetch_json(fz_mbx_keys *k, fz_http_client *cli, fz_arena *a,
 }
 
 /* RFC 8414 §3.3: the metadata's issuer is exactly the configured one. */
-static fz_code fetch_keyset(fz_mbx_keys *k, fz_keyset **out, fz_err *err)
+static fz_code fetch_keyset(fz_mbx_keys *k, fz_keyset **out, char **token_endpoint,
+			    fz_err *err)
 {
 	const char *issuer = k->cfg->authorization_server, *iss, *jwks_uri;
 	fz_http_client_config cc;
@@ -153,6 +156,11 @@ static fz_code fetch_keyset(fz_mbx_keys *k, fz_keyset **out, fz_err *err)
 		else
 			rc = fetch_json(k, cli, a, jwks_uri, &jwks, err);
 	}
+	/* The MTA's token requests go there (RFC 8414 §2; optional). */
+	if (rc == FZ_OK && json_is_string(json_object_get(meta, "token_endpoint")) &&
+	    strncmp(json_string_value(json_object_get(meta, "token_endpoint")), "https://", 8) == 0 &&
+	    (*token_endpoint = strdup(json_string_value(json_object_get(meta, "token_endpoint")))) == NULL)
+		rc = fz_fail(err, FZ_ENOMEM, "out of memory");
 	if (rc == FZ_OK)
 		rc = fz_keyset_from_jwks(jwks, out, err);
 	fz_http_client_free(cli);
@@ -164,6 +172,7 @@ static fz_code fetch_keyset(fz_mbx_keys *k, fz_keyset **out, fz_err *err)
 static fz_code refresh(fz_mbx_keys *k, bool force, fz_err *err)
 {
 	fz_keyset *fresh = NULL, *old;
+	char *endpoint = NULL, *old_endpoint;
 	int64_t now = mono_now();
 	fz_code rc = FZ_OK;
 
@@ -174,13 +183,18 @@ static fz_code refresh(fz_mbx_keys *k, bool force, fz_err *err)
 		return FZ_OK;
 	}
 	k->last_fetch = now;
-	rc = fetch_keyset(k, &fresh, err);
+	rc = fetch_keyset(k, &fresh, &endpoint, err);
 	if (rc == FZ_OK) {
 		pthread_rwlock_wrlock(&k->lock);
 		old = k->set;
 		k->set = fresh;
+		old_endpoint = k->token_endpoint;
+		k->token_endpoint = endpoint;
 		pthread_rwlock_unlock(&k->lock);
 		fz_keyset_free(old);
+		free(old_endpoint);
+	} else {
+		free(endpoint);
 	}
 	pthread_mutex_unlock(&k->fetching);
 	return rc;
@@ -189,6 +203,38 @@ static fz_code refresh(fz_mbx_keys *k, bool force, fz_err *err)
 fz_code fz_mbx_keys_refresh(fz_mbx_keys *k, fz_err *err)
 {
 	return refresh(k, true, err);
+}
+
+static const char *endpoint_copy(fz_mbx_keys *k, fz_arena *a)
+{
+	const char *url = NULL;
+
+	pthread_rwlock_rdlock(&k->lock);
+	if (k->token_endpoint != NULL)
+		url = fz_arena_strdup(a, k->token_endpoint);
+	pthread_rwlock_unlock(&k->lock);
+	return url;
+}
+
+fz_code fz_mbx_token_endpoint(fz_mbx_keys *k, fz_arena *a, const char **url,
+			      const char **resolve, fz_err *err)
+{
+	fz_code rc = FZ_OK;
+
+	*resolve = NULL;
+	*url = endpoint_copy(k, a);
+	/* Not known yet (the AS was down at start): fetch the metadata,
+	 * within the refetch interval like an unknown kid. */
+	if (*url == NULL && (rc = refresh(k, false, err)) == FZ_OK)
+		*url = endpoint_copy(k, a);
+	if (rc != FZ_OK)
+		return fz_err_prefix(err, "AS metadata");
+	if (*url == NULL)
+		return fz_fail_http(err, FZ_EIO, 503, "temporarily_unavailable",
+				    "the AS's metadata names no https token_endpoint");
+	if (k->disc != NULL)
+		rc = fz_discovery_resolve(k->disc, *url, a, resolve, err);
+	return rc;
 }
 
 static fz_code verify(fz_mbx_keys *k, const char *token, size_t len,
@@ -336,5 +382,9 @@ fz_code fz_mbx_authenticate(fz_mbx *m, fz_http_req *req, const char **user,
 	}
 	rc = check_claims(m, req, jws, user, err);
 	fz_jws_free(jws);
+	/* A user exists for delivery once they have a mailbox (mbx_store.h):
+	 * the first call with a valid token makes it. */
+	if (rc == FZ_OK)
+		rc = fz_mbx_mailbox_open(m->store, *user, err);
 	return rc;
 }

@@ -27,6 +27,20 @@ fz_code fz_mbx_message_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 fz_code fz_mbx_sync_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 /* mbx_settings.c: GET|PUT /api/v1/settings/forwarding. */
 fz_code fz_mbx_settings_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* mbx_send.c: POST .../send, GET .../status, POST .../recall. */
+fz_code fz_mbx_send_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* mbx_send.c: loads the MTA's keys (mta.key, mta.dpop_key), making the
+ * DPoP key file when it is missing; without mta.key sending is off. */
+fz_code fz_mbx_mta_open(fz_mbx *m, fz_err *err);
+void fz_mbx_mta_close(fz_mbx *m);
+/* mbx_mta.c: the discovery of peers the MTA-facing endpoints verify
+ * senders and fetchers with (m->disc). */
+fz_code fz_mbx_federation_open(fz_mbx *m, fz_err *err);
+/* mbx_mta_receive.c: POST /mta/v1/messages and
+ * PUT /mta/v1/messages/{message-id}/resources/{digest}. */
+fz_code fz_mbx_receive_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* mbx_mta_fetch.c: POST /mta/v1/resources/{digest}. */
+fz_code fz_mbx_fetch_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 
 /* --- mbx_auth.c: access tokens (RFC 6750, RFC 9068) ----------------------- */
 
@@ -36,6 +50,12 @@ void fz_mbx_keys_free(fz_mbx_keys *k);
 /* Fetches the AS metadata and JWKS now (at start-up; a failure is not
  * fatal, the first request tries again). */
 fz_code fz_mbx_keys_refresh(fz_mbx_keys *k, fz_err *err);
+
+/* The own AS's token endpoint from its RFC 8414 metadata (fetched now
+ * if not yet known) and *resolve, the address to reach its host at when
+ * dns_server is set (else NULL); both in the arena. 503 when unknown. */
+fz_code fz_mbx_token_endpoint(fz_mbx_keys *k, fz_arena *a, const char **url,
+			      const char **resolve, fz_err *err);
 
 /* Checks the request's bearer access token: signature by the own AS,
  * typ at+jwt, iss, aud = base_url, exp, scope internet_mail, no DPoP
@@ -67,6 +87,10 @@ void fz_mbx_notify_shutdown(fz_mbx_notify *n);
 /* {id, folder, flags: {seen, flagged}, document}; NULL when out of memory
  * or when the stored document is not JSON (a bug: logged by the caller). */
 json_t *fz_mbx_msg_json(const fz_mbx_msg *msg);
+
+/* The {id} of a message path, or 404: ids are FZ_MBX_ID_LEN base64url
+ * characters. */
+fz_code fz_mbx_path_id(fz_http_req *req, const char **id, fz_err *err);
 
 /* Seconds since the epoch. */
 int64_t fz_mbx_now(void);

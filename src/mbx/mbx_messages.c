@@ -13,7 +13,7 @@
  * domain is the From domain (SPEC §3). The server adds a Message-ID
  * (<uuid@domain>) and an X-Thread-ID when absent, and keeps them across
  * replacements of the same draft. Sending, status and recall (§7, §10)
- * need the AS's token exchange and answer 501 until they are built.
+ * are in mbx_send.c.
  */
 #include "mbx_http.h"
 
@@ -304,7 +304,7 @@ static fz_code h_create(fz_http_req *req, void *ctx, fz_err *err)
 
 /* The {id} of the path: our ids are 22 base64url characters; anything
  * else is no message of anyone's. */
-static fz_code path_id(fz_http_req *req, const char **id, fz_err *err)
+fz_code fz_mbx_path_id(fz_http_req *req, const char **id, fz_err *err)
 {
 	const char *s = fz_http_req_param(req, "id");
 	size_t i;
@@ -359,7 +359,7 @@ static fz_code h_get(fz_http_req *req, void *ctx, fz_err *err)
 	fz_code rc = fz_mbx_authenticate(m, req, &user, err);
 
 	if (rc == FZ_OK)
-		rc = path_id(req, &id, err);
+		rc = fz_mbx_path_id(req, &id, err);
 	if (rc == FZ_OK)
 		rc = fz_mbx_msg_get(m->store, req->arena, user, id, &msg, err);
 	if (rc != FZ_OK)
@@ -379,7 +379,7 @@ static fz_code h_replace(fz_http_req *req, void *ctx, fz_err *err)
 	fz_code rc = fz_mbx_authenticate(m, req, &user, err);
 
 	if (rc == FZ_OK)
-		rc = path_id(req, &id, err);
+		rc = fz_mbx_path_id(req, &id, err);
 	if (rc == FZ_OK)
 		rc = fz_mbx_msg_get(m->store, req->arena, user, id, &old, err);
 	if (rc == FZ_OK && old.sent)
@@ -451,7 +451,7 @@ static fz_code h_patch(fz_http_req *req, void *ctx, fz_err *err)
 	fz_code rc = fz_mbx_authenticate(m, req, &user, err);
 
 	if (rc == FZ_OK)
-		rc = path_id(req, &id, err);
+		rc = fz_mbx_path_id(req, &id, err);
 	if (rc == FZ_OK)
 		rc = read_patch(req, &p, &folder, &seen, &flagged, err);
 	if (rc == FZ_OK)
@@ -472,7 +472,7 @@ static fz_code h_delete(fz_http_req *req, void *ctx, fz_err *err)
 	fz_code rc = fz_mbx_authenticate(m, req, &user, err);
 
 	if (rc == FZ_OK)
-		rc = path_id(req, &id, err);
+		rc = fz_mbx_path_id(req, &id, err);
 	if (rc == FZ_OK)
 		rc = fz_mbx_msg_delete(m->store, user, id, fz_mbx_now(), &destroyed, &modseq, err);
 	if (rc != FZ_OK)
@@ -483,19 +483,6 @@ static fz_code h_delete(fz_http_req *req, void *ctx, fz_err *err)
 	if (destroyed && fz_mbx_gc(m->store, m->blobs, 0, NULL, &gerr) != FZ_OK)
 		fprintf(stderr, "federizer mbx: collecting blobs: %s\n", gerr.msg);
 	return fz_http_respond_empty(req, 204, err);
-}
-
-/* Sending needs the token exchange of SPEC §7.2 (the AS side is being
- * built): until then these answer 501 rather than 404. */
-static fz_code h_not_yet(fz_http_req *req, void *ctx, fz_err *err)
-{
-	const char *user;
-	fz_code rc = fz_mbx_authenticate(ctx, req, &user, err);
-
-	if (rc != FZ_OK)
-		return rc;
-	return fz_fail_http(err, FZ_EINTERNAL, 501, "server_error",
-			    "sending is not built yet");
 }
 
 fz_code fz_mbx_message_routes(fz_http_server *srv, fz_mbx *m, fz_err *err)
@@ -509,9 +496,6 @@ fz_code fz_mbx_message_routes(fz_http_server *srv, fz_mbx *m, fz_err *err)
 		{"PUT", "/api/v1/messages/{id}", h_replace},
 		{"PATCH", "/api/v1/messages/{id}", h_patch},
 		{"DELETE", "/api/v1/messages/{id}", h_delete},
-		{"POST", "/api/v1/messages/{id}/send", h_not_yet},
-		{"GET", "/api/v1/messages/{id}/status", h_not_yet},
-		{"POST", "/api/v1/messages/{id}/recall", h_not_yet},
 	};
 	size_t i;
 	fz_code rc = FZ_OK;

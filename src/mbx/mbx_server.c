@@ -50,8 +50,11 @@ static fz_code register_routes(fz_http_server *srv, fz_mbx *m, fz_err *err)
 	if ((rc = fz_mbx_metadata_routes(srv, m, err)) ||
 	    (rc = fz_mbx_resource_routes(srv, m, err)) ||
 	    (rc = fz_mbx_message_routes(srv, m, err)) ||
+	    (rc = fz_mbx_send_routes(srv, m, err)) ||
 	    (rc = fz_mbx_sync_routes(srv, m, err)) ||
 	    (rc = fz_mbx_settings_routes(srv, m, err)) ||
+	    (rc = fz_mbx_receive_routes(srv, m, err)) ||
+	    (rc = fz_mbx_fetch_routes(srv, m, err)) ||
 	    (rc = fz_mbx_web_routes(srv, m, err)))
 		return rc;
 	return FZ_OK;

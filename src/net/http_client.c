@@ -31,6 +31,9 @@ struct transfer {
 	fz_arena *arena;
 	fz_http_client_resp *resp;
 	int out_fd;
+	int (*sink)(void *ctx, const void *data, size_t n);
+	void *sink_ctx;
+	CURL *curl;      /* for the status, when a sink is set */
 	size_t cap_headers;
 	size_t header_bytes;
 	struct body_holder *holder; /* frees body with the arena */
@@ -130,12 +133,33 @@ static bool grow_body(struct transfer *t, size_t need)
 	return true;
 }
 
+/* Only a 2xx body goes to the sink; headers are in when the body starts. */
+static bool sink_status(const struct transfer *t)
+{
+	long code = 0;
+
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+	return code >= 200 && code < 300;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *cls)
 {
 	struct transfer *t = cls;
 	size_t n = size * nmemb, off = 0;
 	ssize_t w;
 
+	if (t->sink != NULL && sink_status(t)) {
+		if (t->resp->written + n > t->cfg->max_download_bytes) {
+			stop(t, FZ_ELIMIT, "download exceeds max_download_bytes");
+			return 0;
+		}
+		if (t->sink(t->sink_ctx, data, n) != 0) {
+			stop(t, FZ_EIO, "the download's sink refused it");
+			return 0;
+		}
+		t->resp->written += n;
+		return n;
+	}
 	if (t->out_fd >= 0) {
 		if (t->resp->written + n > t->cfg->max_download_bytes) {
 			stop(t, FZ_ELIMIT, "download exceeds max_download_bytes");
@@ -411,7 +435,8 @@ fz_code fz_http_client_request(fz_http_client *c, fz_arena *arena,
 			       fz_http_client_resp *resp, fz_err *err)
 {
 	struct transfer t = {.cfg = &c->cfg, .arena = arena, .resp = resp,
-			     .out_fd = rq->out_fd};
+			     .out_fd = rq->out_fd, .sink = rq->sink,
+			     .sink_ctx = rq->sink_ctx, .curl = c->curl};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL, *resolve = NULL, *unpin = NULL;
 	CURLcode cc;

@@ -55,6 +55,12 @@ typedef struct fz_http_client_req {
 	const void *body;   /* sent when body or body_len is set */
 	size_t body_len;
 	int out_fd;         /* >= 0: write the response body there, unbuffered */
+	/* Optional, instead of out_fd: the body of a 2xx response, chunk by
+	 * chunk as it arrives (a download hashed into the blob store); the
+	 * bodies of other statuses are buffered as usual so their errors can
+	 * be read. A sink returning non-zero stops the transfer (FZ_EIO). */
+	int (*sink)(void *ctx, const void *data, size_t n);
+	void *sink_ctx;
 	/* Optional: where to connect, as "host:port:address[,address...]"
 	 * (CURLOPT_RESOLVE form, IPv6 addresses in brackets), for a host the
 	 * caller resolved itself (discovery asks the configured DNS server).

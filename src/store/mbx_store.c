@@ -75,11 +75,58 @@ static const char *const schema[] = {
 	"  updated_at INTEGER NOT NULL);"
 	"CREATE INDEX queue_due ON queue (state, next_attempt_at);"
 	"CREATE INDEX queue_message ON queue (message);",
-	/* 2: sending (SPEC §7.1-7.3, §10): filled by the sending work. */
-	"SELECT 1;",
-	/* 3: receiving and serving fetches (SPEC §7.5, §8): filled by the
-	 * federation work. */
-	"SELECT 1;",
+	/* 2: sending (SPEC §7.1-7.4, §10; mbx_store_send.c). outbox: the
+	 * origin copy of each sent message, by its unique Message-ID, and
+	 * whether it was recalled. recipients: what happened to each
+	 * recipient (a remote one's progress is its domain's transfer
+	 * entry in queue). */
+	"CREATE TABLE outbox ("
+	"  message TEXT PRIMARY KEY REFERENCES messages ON DELETE CASCADE,"
+	"  owner TEXT NOT NULL,"
+	"  message_id TEXT NOT NULL UNIQUE,"
+	"  recalled INTEGER NOT NULL DEFAULT 0,"
+	"  sent_at INTEGER NOT NULL,"
+	"  recalled_at INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE recipients ("
+	"  message TEXT NOT NULL REFERENCES messages ON DELETE CASCADE,"
+	"  pos INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  local INTEGER NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('delivered', 'queued', 'failed')),"
+	"  reason TEXT,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (message, address)) WITHOUT ROWID;",
+	/* 3: receiving and serving fetches (SPEC §7.5, §7.7, §8;
+	 * mbx_store_mta.c). replay: jtis of DPoP proofs the MTA endpoints
+	 * accepted. A received copy stays out of sync (no change-log entry)
+	 * while fetch_pending: pending_parts lists the resources it still
+	 * waits for, fetch_queue the digest of each fetch queue entry,
+	 * fetch_log which domain fetched what of a message sent from here. */
+	"CREATE TABLE replay ("
+	"  namespace TEXT NOT NULL,"
+	"  jti TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (namespace, jti)) WITHOUT ROWID;"
+	"CREATE INDEX replay_expiry ON replay (expires_at);"
+	"ALTER TABLE messages ADD COLUMN fetch_pending INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE pending_parts ("
+	"  message TEXT NOT NULL REFERENCES messages ON DELETE CASCADE,"
+	"  digest TEXT NOT NULL,"
+	"  inline INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  PRIMARY KEY (message, digest)) WITHOUT ROWID;"
+	"CREATE INDEX pending_parts_digest ON pending_parts (digest);"
+	"CREATE TABLE fetch_queue ("
+	"  id INTEGER PRIMARY KEY REFERENCES queue ON DELETE CASCADE,"
+	"  digest TEXT NOT NULL);"
+	"CREATE TABLE fetch_log ("
+	"  message TEXT NOT NULL REFERENCES messages ON DELETE CASCADE,"
+	"  domain TEXT NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (message, domain, digest)) WITHOUT ROWID;",
 };
 
 /* --- helpers ------------------------------------------------------------- */

@@ -254,4 +254,216 @@ fz_code fz_queue_fail(fz_mbx_store *st, int64_t id, const char *error,
 fz_code fz_queue_list(fz_mbx_store *st, fz_arena *a, const char *message,
 		      fz_queue_entry **out, size_t *count, fz_err *err);
 
+/* --- sending, status, recall (SPEC §7.1-7.4, §10; mbx_store_send.c) ---------
+ *
+ * A mailbox exists once its user has called the MBX with a valid token
+ * (fz_mbx_mailbox_open): that is what "a local user" means to delivery,
+ * since the users themselves live at the AS. Mail to an address of a
+ * local domain without a mailbox fails for that recipient ("no such
+ * user", like SMTP 550 5.1.1).
+ *
+ * For the receiving and fetching side: the origin copy of every message
+ * sent from here is in table outbox by its Message-ID (unique: a
+ * Message-ID is sent once), with `recalled`; fz_mbx_store_message_recalled
+ * reads it. A fetch of a recalled message must be refused (SPEC §10).
+ * Remote recipient domains each have one queue entry of kind transfer
+ * for the origin copy's id, committed with the sent message; the copy a
+ * domain gets is fz_delivery_copy(document, domain, NULL) (delivery.h:
+ * Bcc only of that domain). Its state (queued, transferred, fetched,
+ * failed + last_error) is what the sender's status shows. */
+
+/* Makes owner's mailbox row unless it has one. */
+fz_code fz_mbx_mailbox_open(fz_mbx_store *st, const char *owner, fz_err *err);
+fz_code fz_mbx_mailbox_exists(fz_mbx_store *st, const char *owner, bool *out,
+			      fz_err *err);
+
+typedef enum fz_rcpt_state {
+	FZ_RCPT_DELIVERED, /* a local copy is in the recipient's inbox */
+	FZ_RCPT_QUEUED,    /* a remote domain's transfer is queued */
+	FZ_RCPT_FAILED,    /* with a reason */
+} fz_rcpt_state;
+
+const char *fz_rcpt_state_name(fz_rcpt_state s);
+
+/* Why a local delivery failed (the reason column). */
+#define FZ_RCPT_NO_USER "no such user here (550 5.1.1)"
+#define FZ_RCPT_FULL "the recipient's mailbox is full (552 5.2.2)"
+#define FZ_RCPT_RECALLED "recalled by the sender"
+
+typedef struct fz_mbx_send_rcpt {
+	const char *address;  /* local@domain */
+	const char *domain;
+	bool local;           /* a domain of this MBX: delivered now */
+	const char *document; /* local: the recipient's copy (JSON text) */
+	/* out */
+	fz_rcpt_state state;
+	const char *reason;   /* static; NULL unless failed */
+	char id[FZ_MBX_ID_LEN + 1]; /* local and delivered: the copy's id */
+} fz_mbx_send_rcpt;
+
+typedef struct fz_mbx_send {
+	const char *owner;
+	const char *id;          /* the draft, which becomes the sent message */
+	uint64_t draft_modseq;   /* the draft as read: a change since is 409 */
+	const char *document;    /* the sent document (JSON text) */
+	const char *message_id;
+	fz_mbx_send_rcpt *rcpts; /* each address once */
+	size_t nrcpts;
+	uint64_t quota;          /* per recipient; 0: none */
+	int64_t now;
+} fz_mbx_send;
+
+/* In one transaction: the draft becomes the sent message (folder sent,
+ * immutable, its document replaced) and enters the outbox; each local
+ * recipient with a mailbox and room for the resources they do not own
+ * yet gets an inbox copy naming the same blobs, and owns those
+ * resources from now on (counted in their quota: a copy that would take
+ * them past it is not delivered, FZ_RCPT_FULL); each remote domain gets
+ * one transfer queue entry; every recipient's outcome is recorded; every
+ * mailbox changed takes its next modseq. 409 when the message was sent
+ * already, its draft changed since draft_modseq, or its Message-ID was
+ * sent before. */
+fz_code fz_mbx_send_commit(fz_mbx_store *st, fz_mbx_send *s, fz_err *err);
+
+typedef struct fz_mbx_rcpt_status {
+	const char *address;
+	const char *domain;
+	bool local;
+	const char *state;   /* delivered, queued, transferred, fetched, failed */
+	const char *reason;  /* or NULL */
+	int64_t updated_at;
+} fz_mbx_rcpt_status;
+
+typedef struct fz_mbx_send_status {
+	bool recalled;
+	fz_mbx_rcpt_status *v; /* in the order the message names them */
+	size_t n;
+} fz_mbx_send_status;
+
+/* What happened to the recipients of owner's sent message id: a remote
+ * recipient has its domain's transfer state. 404 unless owner sent it
+ * from here. */
+fz_code fz_mbx_send_status_get(fz_mbx_store *st, fz_arena *a, const char *owner,
+			       const char *id, fz_mbx_send_status *out,
+			       fz_err *err);
+
+/* Recalls owner's sent message id: marks it recalled and fails its
+ * transfer and push entries not yet fetched (FZ_RCPT_RECALLED). 409 when
+ * already recalled, when a remote domain has fetched it, or when no
+ * remote domain is left to recall it from; 404 as above. */
+fz_code fz_mbx_recall(fz_mbx_store *st, const char *owner, const char *id,
+		      int64_t now, fz_err *err);
+
+/* Whether the message sent from here with Message-ID message_id (the
+ * "<...>" header value) was recalled. FZ_ENOTFOUND (404) when no message
+ * with that Message-ID was sent from here. */
+fz_code fz_mbx_store_message_recalled(fz_mbx_store *st, const char *message_id,
+				      bool *recalled, fz_err *err);
+
+/* --- federation: receiving, pushes, serving fetches (SPEC §7.5, §7.7,
+ * §8.3; mbx_store_mta.c) ------------------------------------------------------
+ *
+ * A received copy is stored at once but stays out of sync (no change-log
+ * entry, fetch_pending) until every inline part it names is here; each
+ * resource it still lacks is a pending part, and each such digest one
+ * fetch queue entry (kind fetch, domain the origin, message the first
+ * copy) whose digest fz_mbx_fetch_digest gives. When the bytes arrive
+ * (a push, or the fetch worker), fz_mbx_resource_arrived hands them to
+ * every copy waiting and reveals the copies that became whole. */
+
+/* An fz_replay_check_fn (dpop.h) over the database; ctx is an
+ * fz_mbx_replay. FZ_EREPLAY when (ns, jti) is present and unexpired. */
+typedef struct fz_mbx_replay {
+	fz_mbx_store *store;
+	const char *ns;  /* "dpop" */
+	int64_t now;
+} fz_mbx_replay;
+
+fz_code fz_mbx_replay_check(void *ctx, const char *jti, int64_t expires_at,
+			    fz_err *err);
+/* Forgets replay entries expired at now. */
+fz_code fz_mbx_replay_prune(fz_mbx_store *st, int64_t now, fz_err *err);
+
+/* One resource a received message names. */
+typedef struct fz_mbx_part {
+	const char *digest;
+	uint64_t size;
+	const char *type;  /* the real Content-Type */
+	bool inline_part;  /* Content-Disposition inline: needed to show it */
+	bool present;      /* the blob is here (fz_blob_exists) */
+} fz_mbx_part;
+
+typedef struct fz_mbx_delivery {
+	const char *message_id;
+	const char *thread_id;        /* or NULL */
+	const char *peer;             /* the origin domain fetches go to */
+	const char *const *owners;    /* local recipients, each once */
+	const char *const *documents; /* owners[i]'s copy (JSON text) */
+	size_t nowners;
+	const fz_mbx_part *parts;     /* each digest once */
+	size_t nparts;
+	int64_t now;
+} fz_mbx_delivery;
+
+typedef struct fz_mbx_delivered {
+	size_t added;          /* copies stored now */
+	size_t existed;        /* owners who had this Message-ID already */
+	size_t fetches;        /* fetch entries queued */
+	const char **visible;  /* owners whose new copy is visible now (arena) */
+	size_t nvisible;
+} fz_mbx_delivered;
+
+/* In one transaction, per owner who has no message with this Message-ID
+ * yet: an inbox copy (sent, immutable) referring to every part, the
+ * resources present recorded as the owner's (no quota: received mail is
+ * never refused for size here), the absent ones as pending parts, and
+ * the copy revealed unless an inline part is absent. Each absent digest
+ * not already queued for this Message-ID becomes one fetch entry. A
+ * part counts as present only when a resource row names its digest
+ * too, so collection cannot take the blob meanwhile. */
+fz_code fz_mbx_deliver(fz_mbx_store *st, fz_arena *a, const fz_mbx_delivery *d,
+		       fz_mbx_delivered *out, fz_err *err);
+
+/* The bytes of digest are in the blob store now: every copy waiting for
+ * them gets them (its owner's resource row), and every copy left with no
+ * inline part pending becomes visible, and queued fetches of the digest
+ * are done (state fetched); *owners (arena) lists the owners whose
+ * mailbox changed, for notification. */
+fz_code fz_mbx_resource_arrived(fz_mbx_store *st, fz_arena *a,
+				const char *digest, int64_t now,
+				const char ***owners, size_t *n, fz_err *err);
+
+/* The digest a fetch queue entry is for. FZ_ENOTFOUND otherwise. */
+fz_code fz_mbx_fetch_digest(fz_mbx_store *st, int64_t queue_id,
+			    fz_digest_str *out, fz_err *err);
+
+/* A received copy of message_id owned by owner (for a push: the
+ * document tells which digests it may carry), or FZ_ENOTFOUND. */
+fz_code fz_mbx_received_find(fz_mbx_store *st, fz_arena *a,
+			     const char *message_id, fz_mbx_msg *out,
+			     fz_err *err);
+
+/* The origin copy of a message sent from here (the outbox's), and
+ * whether it was recalled. FZ_ENOTFOUND (404) when none. */
+fz_code fz_mbx_outbox_find(fz_mbx_store *st, fz_arena *a,
+			   const char *message_id, fz_mbx_msg *out,
+			   bool *recalled, fz_err *err);
+
+/* Records that domain fetched digest of origin copy message (the first
+ * time counts), and moves that domain's transfer entry from transferred
+ * to fetched: the pull model's delivery receipt (SPEC §10). */
+fz_code fz_mbx_fetch_log_add(fz_mbx_store *st, const char *message,
+			     const char *domain, const char *digest,
+			     int64_t now, fz_err *err);
+
+typedef struct fz_mbx_fetch_rec {
+	const char *domain;
+	const char *digest;
+	int64_t at;
+} fz_mbx_fetch_rec;
+
+/* What was fetched of message, oldest first. */
+fz_code fz_mbx_fetch_log_list(fz_mbx_store *st, fz_arena *a, const char *message,
+			      fz_mbx_fetch_rec **out, size_t *n, fz_err *err);
+
 #endif

@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as jose from 'jose';
 import YAML from 'yaml';
 
 import { FZ_BIN, freePort, waitFor } from './federizer.mjs';
@@ -55,6 +56,7 @@ export class MbxServer {
       limits: { threads: 4, long_poll_max_waiters: 2 },
     }, config);
     const s = new MbxServer(env, dir, cfg);
+    s.as = as;
     env.servers.push(s);
     return s;
   }
@@ -74,6 +76,28 @@ export class MbxServer {
 
   url(path) {
     return new URL(path, this.baseUrl).href;
+  }
+
+  // Makes the MBX's MTA a confidential client of its AS, as an operator
+  // would: an ES256 private_key_jwt key written to mta.pem (mode 0600),
+  // its public JWKS registered with `admin client add <mta.client_id>
+  // --confidential --jwks-file ... --sibling-of <base_url>`, and
+  // mta.dpop_key named (the MBX makes that file on its first start).
+  // Call before start(); the AS's database must exist (any admin call).
+  async registerMta() {
+    const { publicKey, privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
+    const jwk = await jose.exportJWK(publicKey);
+    jwk.kid = await jose.calculateJwkThumbprint(jwk);
+    Object.assign(jwk, { alg: 'ES256', use: 'sig' });
+    const key = join(this.dir, 'mta.pem');
+    const jwks = join(this.dir, 'mta-jwks.json');
+    writeFileSync(key, await jose.exportPKCS8(privateKey), { mode: 0o600 });
+    writeFileSync(jwks, JSON.stringify({ keys: [jwk] }));
+    this.as.adminOk(['client', 'add', this.cfg.mta.client_id, '--confidential',
+      '--jwks-file', jwks, '--sibling-of', this.baseUrl]);
+    this.cfg.mta = { ...this.cfg.mta, key, dpop_key: join(this.dir, 'mta-dpop.pem') };
+    writeFileSync(this.configFile, YAML.stringify(this.cfg));
+    return { kid: jwk.kid, publicJwk: jwk };
   }
 
   // Starts `federizer mbx` and resolves once its RFC 9728 metadata answers.
