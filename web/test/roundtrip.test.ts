@@ -92,6 +92,31 @@ describe('compose → document → reader', () => {
     });
   });
 
+  it('sends when the answer is not the message (202 with a status, or no body): reads it back', async () => {
+    for (const body of ['{"id":"x","status":"queued"}', '']) {
+      const fake = new FakeMailbox({ self: 'alice@example.com', deliveryStepMs: 0 });
+      const sends: string[] = [];
+      const fetch = async (url: string, init?: RequestInit): Promise<Response> => {
+        const res = await fake.fetch(url, init);
+        if (!url.endsWith('/send')) return res;
+        sends.push(url);
+        return new Response(body || null, { status: 202, headers: body ? { 'Content-Type': 'application/json' } : {} });
+      };
+      const api = new MailboxApi({
+        baseUrl: 'https://mbx.example.com/',
+        tokens: { accessToken: () => Promise.resolve('t'), renew: () => Promise.resolve(false) },
+        fetch,
+      });
+      const store = new MailStore();
+      const actions = new MailActions(api, store, { address: 'alice@example.com' });
+      const sent = await actions.send({ to: [{ address: 'bob@example.net' }], cc: [], bcc: [], subject: 'Hi', text: 'Hello', attachments: [] });
+      expect(sends).toHaveLength(1);
+      expect(sent.folder).toBe('sent');
+      expect(store.get().messages[sent.id]?.folder).toBe('sent');
+      expect(summarize(sent, store.get().inline).view.isDraft).toBe(false);
+    }
+  });
+
   it('moves, flags and deletes with the store updated at once', async () => {
     const { fake, actions, store } = setup();
     const d = await actions.saveDraft({ to: [], cc: [], bcc: [], subject: 'x', text: 'y', attachments: [] });

@@ -150,6 +150,59 @@ describe('sync loop', () => {
     e.stop();
   });
 
+  it('pauses when long polls come back at once with nothing new (the MBX had no waiter slot free)', async () => {
+    vi.useFakeTimers();
+    const same = () => page('s1', []);
+    const { api, calls } = scripted([page('s1', [m('a')]), same(), same(), same(), page('s2', [m('b')]), page('s2', [])]);
+    const e = new SyncEngine({
+      api,
+      store: new MailStore(),
+      account: 'x',
+      isOnline: () => true,
+      random: () => 0.5,
+      baseDelayMs: 1000,
+      now: () => Date.now(),
+    });
+    e.start();
+    await vi.advanceTimersByTimeAsync(0);
+    // The full sync, then a long poll answered at once and empty: pause 1 s.
+    expect(calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toHaveLength(3); // then 2 s
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(calls).toHaveLength(4); // then 4 s
+    await vi.advanceTimersByTimeAsync(4000);
+    // That answer has news: the next poll goes at once, comes back empty,
+    // and the pause starts again from 1 s.
+    expect(calls).toHaveLength(6);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toHaveLength(6);
+    expect(e.status).toBe('idle'); // a pause, not an error
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toHaveLength(7);
+    expect(calls.slice(1).every((c) => c.wait > 0)).toBe(true);
+    e.stop();
+  });
+
+  it('does not pause after a long poll that really waited', async () => {
+    vi.useFakeTimers();
+    let t = 0;
+    const { api, calls } = scripted([page('s1', []), page('s1', []), page('s1', [])]);
+    const slow: SyncApi = {
+      sync: (since, wait, signal) => {
+        t += 30_000; // each answer "took" the whole wait
+        return api.sync(since, wait, signal);
+      },
+    };
+    const e = new SyncEngine({ api: slow, store: new MailStore(), account: 'x', isOnline: () => true, now: () => t });
+    e.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toHaveLength(4);
+    e.stop();
+  });
+
   it('caps the back-off and applies jitter', () => {
     expect(backoffDelay(1, 1000, 60_000, 0.5)).toBe(1000);
     expect(backoffDelay(4, 1000, 60_000, 0.5)).toBe(8000);

@@ -6,6 +6,9 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakeMailbox, rfc5322 } from '../src/demo/server';
 import { buildDraft, TEXT_TYPE } from '../src/model/compose';
 import { noCache } from '../src/sync/persist';
+import type { MailActions } from '../src/ui/actions';
+import { Modal } from '../src/ui/Dialog';
+import { isFinal, StatusPanel } from '../src/ui/StatusPanel';
 import { Mailbox } from '../src/ui/Mailbox';
 import { onlineServices, type Services } from '../src/ui/services';
 import { GlobalStyle } from '../src/ui/theme';
@@ -104,5 +107,70 @@ describe('mailbox window', () => {
     expect(dialog).not.toBeNull();
     const send = [...(dialog?.querySelectorAll('button') ?? [])].find((b) => b.textContent?.includes('Send'));
     expect(send?.disabled).toBe(true);
+  });
+});
+
+describe('modal dialog', () => {
+  it('closes on Escape even when the focus has left it (a button that became disabled)', async () => {
+    const div = document.createElement('div');
+    document.body.appendChild(div);
+    root = createRoot(div);
+    const onClose = vi.fn();
+    await act(async () => {
+      root?.render(
+        <Modal title="Settings" onClose={onClose}>
+          <button disabled>Save</button>
+        </Modal>,
+      );
+    });
+    expect(document.activeElement?.getAttribute('role')).toBe('dialog');
+    (document.activeElement as HTMLElement).blur();
+    expect(document.activeElement).toBe(document.body);
+    await act(async () => {
+      document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    });
+    expect(onClose).toHaveBeenCalledOnce();
+    // Once closed (unmounted), Escape does nothing more.
+    await act(async () => root?.render(<></>));
+    document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    expect(onClose).toHaveBeenCalledOnce();
+  });
+});
+
+describe('delivery status panel', () => {
+  // The MBX's answer for a local delivery and a local failure (one entry
+  // per domain and outcome), and a remote domain still queued.
+  const local = {
+    id: 'm1',
+    recallable: false,
+    domains: [
+      { domain: 'example.com', recipients: ['bob@example.com'], state: 'delivered' as const, updated: '2024-12-22T18:49:35Z' },
+      { domain: 'example.com', recipients: ['nobody@example.com'], state: 'failed' as const, reason: 'no such user here (550 5.1.1)' },
+    ],
+  };
+
+  it('knows that delivered, fetched and failed are final, queued and transferred not', () => {
+    expect(isFinal(local)).toBe(true);
+    expect(isFinal({ ...local, domains: [...local.domains, { domain: 'example.net', recipients: ['c@example.net'], state: 'queued' }] })).toBe(false);
+    expect(isFinal({ ...local, domains: [{ domain: 'example.net', recipients: ['c@example.net'], state: 'transferred' }] })).toBe(false);
+  });
+
+  it('shows each outcome of a domain, and stops polling once nothing can change', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const status = vi.fn(() => Promise.resolve(local));
+    const actions = { status, recall: vi.fn() } as unknown as MailActions;
+    const errors = vi.spyOn(console, 'error');
+    const div = document.createElement('div');
+    document.body.appendChild(div);
+    root = createRoot(div);
+    await act(async () => root?.render(<StatusPanel id="m1" actions={actions} pollMs={1000} />));
+    await vi.waitFor(() => expect(div.textContent).toContain('Delivered'));
+    expect(div.textContent).toContain('Failed');
+    expect(div.textContent).toContain('no such user here (550 5.1.1)');
+    expect(div.querySelectorAll('tbody tr')).toHaveLength(2);
+    await act(async () => vi.advanceTimersByTimeAsync(5000));
+    expect(status).toHaveBeenCalledOnce();
+    expect(errors).not.toHaveBeenCalled(); // no duplicate React keys
+    vi.useRealTimers();
   });
 });

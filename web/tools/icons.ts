@@ -1,4 +1,4 @@
-// Renders the app icon (the same drawing as public/icons/icon.svg and
+// Renders the app icon (the same drawing as public/icon.svg and
 // src/ui/Logo.tsx) to PNG at build time: no binary files in the repository.
 import { deflateSync } from 'node:zlib';
 
@@ -122,8 +122,8 @@ export function renderIcon(size: number, maskable = false): Uint8Array {
 }
 
 export const ICONS: { file: string; size: number; maskable: boolean }[] = [
-  { file: 'icons/icon-192.png', size: 192, maskable: false },
-  { file: 'icons/icon-512.png', size: 512, maskable: false },
-  { file: 'icons/icon-maskable-512.png', size: 512, maskable: true },
-  { file: 'icons/apple-touch-icon.png', size: 180, maskable: true },
+  { file: 'icon-192.png', size: 192, maskable: false },
+  { file: 'icon-512.png', size: 512, maskable: false },
+  { file: 'icon-maskable-512.png', size: 512, maskable: true },
+  { file: 'apple-touch-icon.png', size: 180, maskable: true },
 ];

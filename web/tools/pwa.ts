@@ -55,7 +55,7 @@ export function pwa(): Plugin {
       for (const i of ICONS) {
         this.emitFile({ type: 'asset', fileName: i.file, source: renderIcon(i.size, i.maskable) });
       }
-      const files = new Set<string>(['', 'index.html', 'manifest.webmanifest', 'icons/icon.svg']);
+      const files = new Set<string>(['', 'index.html', 'manifest.webmanifest', 'icon.svg']);
       for (const name of Object.keys(bundle)) files.add(name);
       for (const i of ICONS) files.add(i.file);
       const list = [...files].filter((f) => !f.endsWith('.map')).sort();

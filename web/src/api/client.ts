@@ -178,7 +178,12 @@ export class MailboxApi {
     await this.raw('DELETE', `api/v1/messages/${enc(id)}`);
   }
 
-  send(id: string): Promise<MessageObject> {
+  /**
+   * Sends a draft. The MBX accepts it (200 or 202) with the sent message, or
+   * with another body or none: the caller must not rely on the answer's
+   * shape (see MailActions.send).
+   */
+  send(id: string): Promise<unknown> {
     return this.json('POST', `api/v1/messages/${enc(id)}/send`);
   }
 

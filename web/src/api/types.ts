@@ -17,7 +17,12 @@ export interface SyncResponse {
   more: boolean;
 }
 
-export type DeliveryState = 'queued' | 'transferred' | 'fetched' | 'failed';
+/**
+ * A local recipient is `delivered` or `failed` at once; a remote domain goes
+ * `queued` → `transferred` → `fetched` (or `failed`). One entry per domain
+ * and outcome, so a domain can appear twice.
+ */
+export type DeliveryState = 'delivered' | 'queued' | 'transferred' | 'fetched' | 'failed';
 
 export interface DomainStatus {
   domain: string;

@@ -41,6 +41,20 @@ export interface MessageObject {
 
 export const EXTERNAL_BODY_TYPE = 'message/external-body';
 
+/** True when v has the shape of a message object (an API answer). */
+export function isMessageObject(v: unknown): v is MessageObject {
+  if (!v || typeof v !== 'object') return false;
+  const m = v as Partial<MessageObject>;
+  return (
+    typeof m.id === 'string' &&
+    typeof m.folder === 'string' &&
+    !!m.flags &&
+    typeof m.flags === 'object' &&
+    !!m.document &&
+    Array.isArray(m.document.envelope)
+  );
+}
+
 export function isHeadersEntry(e: EnvelopeEntry): e is HeadersEntry {
   return Array.isArray((e as Partial<HeadersEntry>).headers);
 }

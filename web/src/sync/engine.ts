@@ -27,6 +27,14 @@ export interface SyncOptions {
   isOnline?: () => boolean;
   /** A request with no answer after wait + this is abandoned (ms). */
   timeoutSlackMs?: number;
+  /**
+   * A long poll that comes back sooner than this (ms) with nothing new did
+   * not wait: the MBX answers at once when all its waiter slots are taken
+   * (or it caps `wait` at 0). The loop then pauses, growing like the error
+   * back-off (at most 10 s), instead of asking again at once in a tight loop.
+   */
+  quickEmptyMs?: number;
+  now?: () => number;
   onStatus?: (s: SyncStatus, detail?: { error?: unknown; retryInMs?: number }) => void;
   /** Messages that arrived in the inbox since the last call (not on full syncs). */
   onNewMail?: (messages: MessageObject[]) => void;
@@ -45,6 +53,8 @@ export class SyncEngine {
   private controller: AbortController | undefined;
   private wake: (() => void) | undefined;
   private failures = 0;
+  /** Long polls in a row that returned at once with nothing new. */
+  private quickEmpty = 0;
   /** The full sync being gathered page by page, swapped in at its end. */
   private pending: MailState | undefined;
   status: SyncStatus = 'idle';
@@ -103,6 +113,8 @@ export class SyncEngine {
     const max = this.o.maxDelayMs ?? 60_000;
     const random = this.o.random ?? Math.random;
     const online = this.o.isOnline ?? (() => (typeof navigator === 'undefined' ? true : navigator.onLine));
+    const now = this.o.now ?? Date.now;
+    const quickMs = this.o.quickEmptyMs ?? 1_000;
     let paging = false;
 
     while (this.running) {
@@ -123,6 +135,7 @@ export class SyncEngine {
         ctl.abort();
       }, w * 1000 + (this.o.timeoutSlackMs ?? 20_000));
       this.setStatus(w > 0 ? 'waiting' : 'syncing');
+      const asked = now();
       try {
         const r = await this.o.api.sync(since, w, ctl.signal);
         clearTimeout(timer);
@@ -149,6 +162,13 @@ export class SyncEngine {
             .catch(() => undefined);
         }
         if (!paging) this.setStatus('idle');
+        const nothing = !r.more && r.state === since && !r.changed?.length && !r.destroyed?.length;
+        if (w > 0 && nothing && now() - asked < quickMs) {
+          this.quickEmpty++;
+          await this.sleep(backoffDelay(this.quickEmpty, base, Math.min(max, 10_000), random()));
+        } else {
+          this.quickEmpty = 0;
+        }
       } catch (e) {
         clearTimeout(timer);
         if (!this.running) break;

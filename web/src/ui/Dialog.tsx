@@ -1,4 +1,5 @@
-// A modal dialog with a title and a close button; Escape closes it.
+// A modal dialog with a title and a close button; Escape closes it, wherever
+// the focus is (a button that became disabled drops the focus to <body>).
 import { useEffect, useRef, type ReactNode } from 'react';
 import styled from 'styled-components';
 import { Icon, IconButton } from './common';
@@ -28,10 +29,23 @@ const Box = styled.div`
 
 export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDivElement>(null);
+  const close = useRef(onClose);
+  useEffect(() => {
+    close.current = onClose;
+  });
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
     ref.current?.focus();
-    return () => prev?.focus();
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      e.preventDefault();
+      close.current();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      prev?.focus();
+    };
   }, []);
   return (
     <Backdrop onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
@@ -41,12 +55,6 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
         aria-modal="true"
         aria-label={title}
         tabIndex={-1}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.stopPropagation();
-            onClose();
-          }
-        }}
       >
         <header>
           <h2>{title}</h2>

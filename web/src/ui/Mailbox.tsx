@@ -486,7 +486,8 @@ export function Mailbox({
             <span style={{ flex: 1 }}>The mailbox cannot be reached right now; retrying.</span>
           </Banner>
         )}
-        {services.demo && (
+        {/* Compiled out of production builds, like the demo itself. */}
+        {(import.meta.env.DEV || import.meta.env.MODE === 'demo') && services.demo && (
           <Banner $tone="info">
             <span>Demo mode: a sample mailbox kept in this page, no server involved.</span>
           </Banner>

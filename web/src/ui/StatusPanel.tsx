@@ -24,6 +24,7 @@ const Panel = styled.section`
 `;
 
 const TONE: Record<DeliveryState, 'muted' | 'accent' | 'ok' | 'danger'> = {
+  delivered: 'ok',
   queued: 'muted',
   transferred: 'accent',
   fetched: 'ok',
@@ -31,15 +32,23 @@ const TONE: Record<DeliveryState, 'muted' | 'accent' | 'ok' | 'danger'> = {
 };
 
 export const STATE_LABEL: Record<DeliveryState, string> = {
+  delivered: 'Delivered',
   queued: 'Queued',
   transferred: 'Transferred',
   fetched: 'Fetched',
   failed: 'Failed',
 };
 
+const FINAL: readonly string[] = ['delivered', 'fetched', 'failed'];
+
+/** Nothing will change any more: stop polling. */
 export function isFinal(s: DeliveryStatus): boolean {
-  return s.domains.every((d) => d.state === 'fetched' || d.state === 'failed');
+  return s.domains.every((d) => FINAL.includes(d.state));
 }
+
+// A state this build does not know yet is shown as the server names it.
+const toneOf = (s: string): 'muted' | 'accent' | 'ok' | 'danger' => TONE[s as DeliveryState] ?? 'muted';
+const labelOf = (s: string): string => STATE_LABEL[s as DeliveryState] ?? s;
 
 export function StatusPanel({ id, actions, pollMs = 5000 }: { id: string; actions: MailActions; pollMs?: number }) {
   const [status, setStatus] = useState<DeliveryStatus>();
@@ -108,12 +117,12 @@ export function StatusPanel({ id, actions, pollMs = 5000 }: { id: string; action
               </tr>
             </thead>
             <tbody>
-              {status.domains.map((d) => (
-                <tr key={d.domain}>
+              {status.domains.map((d, i) => (
+                <tr key={`${i}:${d.domain}:${d.state}`}>
                   <td>{d.domain}</td>
                   <td>{d.recipients.join(', ')}</td>
                   <td>
-                    <Badge $tone={TONE[d.state]}>{STATE_LABEL[d.state]}</Badge>
+                    <Badge $tone={toneOf(d.state)}>{labelOf(d.state)}</Badge>
                     {d.reason && <div className="reason">{d.reason}</div>}
                   </td>
                   <td>{d.updated ? fullDate(new Date(d.updated)) : ''}</td>

@@ -6,7 +6,7 @@ import type { Address } from '../model/address';
 import { buildDraft, HTML_TYPE, TEXT_TYPE, type AttachmentRef, type ResourceRef } from '../model/compose';
 import { textToHtml } from '../model/format';
 import { viewOf } from '../model/message';
-import type { Flags, Folder, MessageObject } from '../model/placeholder';
+import { isMessageObject, type Flags, type Folder, type MessageObject } from '../model/placeholder';
 import { addInline, removeLocal, upsertLocal, type MailStore } from '../sync/store';
 
 export interface DraftForm {
@@ -126,9 +126,16 @@ export class MailActions {
     return saved;
   }
 
+  /**
+   * Saves and sends. The answer to send may be the sent message or not
+   * (202 with a status, or nothing): then the message is read back, and
+   * when even that fails the sync will bring it.
+   */
   async send(form: DraftForm, existing?: MessageObject): Promise<MessageObject> {
     const draft = await this.saveDraft(form, existing);
-    const sent = await this.api.send(draft.id);
+    const answer = await this.api.send(draft.id);
+    const sent = isMessageObject(answer) ? answer : await this.api.getMessage(draft.id).catch(() => undefined);
+    if (!isMessageObject(sent)) return draft;
     this.store.update((s) => upsertLocal(s, sent));
     return sent;
   }

@@ -27,7 +27,7 @@ export function notifyNewMail(count: number, first: { from: string; subject: str
   const title = count === 1 ? first.from || 'New message' : `${count} new messages`;
   const body = count === 1 ? first.subject : `${first.from}: ${first.subject}`;
   try {
-    const n = new Notification(title, { body, tag: 'federizer-new-mail', icon: '/icons/icon-192.png' });
+    const n = new Notification(title, { body, tag: 'federizer-new-mail', icon: '/icon-192.png' });
     n.onclick = () => {
       window.focus();
       n.close();
