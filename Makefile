@@ -14,7 +14,16 @@ build: bootstrap
 check: bootstrap
 	@scripts/check.sh
 
-demo: build
+# The demo's mailboxes serve the built webmail: rebuilt when a source of
+# it is newer than web/dist (npm ci by bootstrap first).
+WEB_SOURCES := $(shell find web/src web/public web/tools -type f 2>/dev/null) \
+	$(wildcard web/index.html web/package.json web/package-lock.json \
+		web/vite.config.ts web/tsconfig.json web/tsconfig.node.json)
+
+web/dist/index.html: $(WEB_SOURCES) | bootstrap
+	@cd web && npm run build
+
+demo: build web/dist/index.html
 	@scripts/demo.sh
 
 fuzz: bootstrap

@@ -186,7 +186,7 @@ static fz_code read_limits(fz_mbx_config *c, const fz_cfg_node *root, fz_err *er
 	    (rc = fz_cfg_uint(m, "inline_page_bytes", 0, 256 * MIB, &l->inline_page_bytes, err)) ||
 	    (rc = fz_cfg_uint(m, "long_poll_max_wait", 0, FZ_MBX_LONG_POLL_MAX_WAIT_MAX,
 			      &l->long_poll_max_wait, err)) ||
-	    (rc = fz_cfg_uint(m, "long_poll_max_waiters", 0, FZ_MBX_THREADS_MAX,
+	    (rc = fz_cfg_uint(m, "long_poll_max_waiters", 0, FZ_MBX_LONG_POLL_MAX_WAITERS_MAX,
 			      &l->long_poll_max_waiters, err)) ||
 	    (rc = fz_cfg_uint(m, "max_connections", 1, 1000000, &l->max_connections, err)) ||
 	    (rc = fz_cfg_uint(m, "per_ip_connections", 1, 1000000, &l->per_ip_connections, err)) ||
@@ -201,11 +201,6 @@ static fz_code read_limits(fz_mbx_config *c, const fz_cfg_node *root, fz_err *er
 	    (rc = fz_cfg_uint(m, "arena_bytes", 64 * KIB, 1024 * MIB, &l->arena_bytes, err)) ||
 	    (rc = read_document(c, m, err)))
 		return rc;
-	/* A waiter holds a worker thread: at least one must stay free. */
-	if (l->long_poll_max_waiters >= l->threads)
-		return fz_cfg_fail(m, err, "long_poll_max_waiters (%llu) must be below threads (%llu)",
-				   (unsigned long long)l->long_poll_max_waiters,
-				   (unsigned long long)l->threads);
 	if (c->document.max_document_bytes > l->max_body_bytes)
 		return fz_cfg_fail(m, err, "document.max_bytes must not exceed max_body_bytes");
 	return FZ_OK;
@@ -269,6 +264,7 @@ static fz_code read_top(fz_mbx_config *c, fz_err *err)
 	    (rc = read_root_url(root, "authorization_server", &c->authorization_server, err)) ||
 	    (rc = read_mta(c, root, err)) ||
 	    (rc = fz_cfg_string(root, "webmail", false, &c->webmail, err)) ||
+	    (rc = fz_cfg_string(root, "docs_file", false, &c->docs_file, err)) ||
 	    (rc = fz_cfg_string(root, "ca_file", false, &c->ca_file, err)) ||
 	    (rc = fz_cfg_hostport(c->cfg, root, "dns_server", false, &c->dns_host,
 				  &c->dns_port, err)) ||

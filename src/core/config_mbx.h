@@ -26,10 +26,11 @@
 #define FZ_MBX_INLINE_PAGE_BYTES_DEFAULT (4 * 1024 * 1024) /* all of one page */
 #define FZ_MBX_LONG_POLL_MAX_WAIT_DEFAULT 30
 #define FZ_MBX_LONG_POLL_MAX_WAIT_MAX 300
-/* A waiting long poll holds an HTTP worker thread (and stalls the other
- * connections that thread serves): at most this many wait at once, the
- * rest are answered at once. */
-#define FZ_MBX_LONG_POLL_MAX_WAITERS_DEFAULT 4
+/* A waiting long poll holds no thread (its connection is suspended),
+ * only memory: at most this many wait at once, the rest are answered at
+ * once. Each still counts against max_connections. */
+#define FZ_MBX_LONG_POLL_MAX_WAITERS_DEFAULT 10000
+#define FZ_MBX_LONG_POLL_MAX_WAITERS_MAX 1000000
 
 /* HTTP server. */
 #define FZ_MBX_MAX_CONNECTIONS_DEFAULT 1024
@@ -116,6 +117,7 @@ typedef struct fz_mbx_config {
 	uint64_t mta_timeout;         /* seconds for a token request */
 	uint64_t mta_assertion_ttl;   /* seconds a client assertion lives */
 	const char *webmail;          /* built webmail folder, or NULL */
+	const char *docs_file;        /* rendered API reference for /api/docs; NULL: 404 */
 	const char *ca_file;          /* NULL: the system store */
 	const char *dns_host;         /* NULL: the system resolver */
 	uint16_t dns_port;

@@ -24,8 +24,10 @@ fz_code fz_mbx_open(const fz_mbx_config *cfg, fz_mbx **out, fz_err *err)
 	if (m == NULL)
 		return fz_fail(err, FZ_ENOMEM, "out of memory");
 	m->cfg = cfg;
-	/* One connection per HTTP worker, and one for maintenance. */
-	rc = fz_mbx_store_open(cfg->database, (size_t)cfg->limits.threads + 1,
+	/* One connection per HTTP worker, one for maintenance, one per MTA
+	 * worker thread. */
+	rc = fz_mbx_store_open(cfg->database,
+			       (size_t)(cfg->limits.threads + 1 + cfg->queue.workers),
 			       &m->store, err);
 	if (rc == FZ_OK)
 		rc = fz_blob_fs_open(cfg->blobs, &m->blobs, &removed, err);
@@ -79,4 +81,21 @@ void fz_mbx_maintain(fz_mbx *m)
 			deleted, deleted == 1 ? "" : "s");
 	if (fz_mbx_replay_prune(m->store, fz_mbx_now(), &err) != FZ_OK)
 		fprintf(stderr, "federizer mbx: pruning the DPoP replay cache: %s\n", err.msg);
+}
+
+fz_code fz_mbx_token_endpoint_cb(void *m, fz_arena *a, const char **url,
+				 const char **resolve, fz_err *err)
+{
+	return fz_mbx_token_endpoint(((fz_mbx *)m)->keys, a, url, resolve, err);
+}
+
+void fz_mbx_changed_cb(void *m, const char *owner)
+{
+	fz_mbx_notify_changed(((fz_mbx *)m)->notify, owner);
+}
+
+void fz_mbx_queued(fz_mbx *m)
+{
+	if (m->queued != NULL)
+		m->queued(m->queued_ctx);
 }

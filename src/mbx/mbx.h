@@ -11,6 +11,7 @@
 #define FZ_MBX_MBX_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "blob.h"
 #include "config_mbx.h"
@@ -32,6 +33,10 @@ typedef struct fz_mbx {
 	fz_key *mta_key;          /* the MTA's private_key_jwt key; NULL: no sending */
 	fz_key *mta_dpop_key;     /* its DPoP key, made on first start */
 	fz_discovery *disc;       /* peers by DNS: senders' and fetchers' AS and MBX */
+	/* Called after a commit that queued work, to wake the MTA worker
+	 * (src/mta/, started beside the mbx by cmd_mbx.c); NULL: none. */
+	void (*queued)(void *ctx);
+	void *queued_ctx;
 } fz_mbx;
 
 /* Opens the database and the blob store (removing leftovers of puts a
@@ -43,6 +48,10 @@ void fz_mbx_close(fz_mbx *m);
 /* The HTTPS server with every route, not yet started: fz_mbx_serve uses
  * it, and tests run it in their own process. */
 fz_code fz_mbx_server_new(fz_mbx *m, fz_http_server **out, fz_err *err);
+/* Writes the routes the server registers for cfg, one "METHOD PATTERN"
+ * line each, without opening the database or listening (`federizer mbx
+ * --print-routes`, compared with api/mbx.yaml by the system tests). */
+fz_code fz_mbx_server_print_routes(const fz_mbx_config *cfg, FILE *out, fz_err *err);
 
 /* Wakes long-polls and makes new ones answer at once: call before
  * stopping the HTTP server, whose stop waits for running handlers. */
@@ -50,6 +59,16 @@ void fz_mbx_shutdown(fz_mbx *m);
 
 /* Periodic work: collects unreferenced blobs. Failures are logged. */
 void fz_mbx_maintain(fz_mbx *m);
+
+/* For the MTA worker, which does not include mbx/ headers (src/mta/mta.h's
+ * fz_mta_env takes these as callbacks with ctx the fz_mbx): the own AS's
+ * token endpoint and the resolve pin for its host, in the arena; and
+ * "owner's mailbox changed" for the long polls. */
+fz_code fz_mbx_token_endpoint_cb(void *m, fz_arena *a, const char **url,
+				 const char **resolve, fz_err *err);
+void fz_mbx_changed_cb(void *m, const char *owner);
+/* Work was queued: calls m->queued when set. */
+void fz_mbx_queued(fz_mbx *m);
 
 /* Serves until SIGTERM or SIGINT. */
 fz_code fz_mbx_serve(fz_mbx *m, fz_err *err);

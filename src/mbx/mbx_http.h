@@ -19,6 +19,8 @@
 /* mbx_metadata.c: RFC 9728 metadata; the webmail's static files. */
 fz_code fz_mbx_metadata_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 fz_code fz_mbx_web_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* mbx_docs.c: GET /api/docs, the rendered api/mbx.yaml (docs_file). */
+fz_code fz_mbx_docs_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 /* mbx_resources.c: POST /api/v1/resources, GET|HEAD /api/v1/resources/{digest}. */
 fz_code fz_mbx_resource_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 /* mbx_messages.c: /api/v1/messages and /api/v1/messages/{id}. */
@@ -67,19 +69,25 @@ fz_code fz_mbx_authenticate(fz_mbx *m, fz_http_req *req, const char **user,
 
 /* --- mbx_notify.c: long-poll wake-ups ------------------------------------- */
 
-/* The current modseq of the waiting mailbox. */
-typedef fz_code (*fz_mbx_modseq_fn)(void *ctx, uint64_t *modseq, fz_err *err);
+typedef struct fz_mbx_waiter fz_mbx_waiter;
 
+/* max_waiters bounds the memory waiting syncs take, not threads: a
+ * waiting sync holds none. Starts the thread that ends waits on time. */
 fz_code fz_mbx_notify_new(size_t max_waiters, fz_mbx_notify **out, fz_err *err);
+/* After the HTTP server stopped. NULL is a no-op. */
 void fz_mbx_notify_free(fz_mbx_notify *n);
-/* After a commit that changed owner's mailbox. */
+/* After a commit that changed owner's mailbox: resumes its waiters. */
 void fz_mbx_notify_changed(fz_mbx_notify *n, const char *owner);
-/* Waits up to timeout_s for owner's modseq to leave since (read with
- * current), unless max_waiters already wait or shutdown began: then it
- * returns at once. */
-fz_code fz_mbx_notify_wait(fz_mbx_notify *n, const char *owner, uint64_t since,
-			   unsigned timeout_s, fz_mbx_modseq_fn current,
-			   void *ctx, fz_err *err);
+/* Registers req as waiting for a change of owner's mailbox: the request
+ * is resumed (fz_http_req_resume) on such a change, after timeout_s, or
+ * at shutdown, whichever comes first, once. *out is NULL when nothing was
+ * registered (max_waiters wait already, or shutdown began): answer at
+ * once. The waiter lives in req's arena and leaves with it. */
+fz_code fz_mbx_notify_wait(fz_mbx_notify *n, fz_http_req *req, const char *owner,
+			   unsigned timeout_s, fz_mbx_waiter **out, fz_err *err);
+/* Withdraws a waiter before its request ends; NULL or done: no-op. */
+void fz_mbx_notify_leave(fz_mbx_waiter *w);
+/* Resumes every waiter and refuses new ones. */
 void fz_mbx_notify_shutdown(fz_mbx_notify *n);
 
 /* --- shared by the message and sync files (mbx_messages.c) ---------------- */

@@ -395,6 +395,8 @@ static fz_code deliver(rcv *r, fz_err *err)
 		return rc;
 	for (i = 0; i < out.nvisible; i++)
 		fz_mbx_notify_changed(r->m->notify, out.visible[i]);
+	if (out.fetches > 0)
+		fz_mbx_queued(r->m);
 	fprintf(stderr, "federizer mbx: received %.200s from %s: %zu cop%s, %zu fetch%s queued\n",
 		r->mid, r->sender, out.added, out.added == 1 ? "y" : "ies", out.fetches,
 		out.fetches == 1 ? "" : "es");

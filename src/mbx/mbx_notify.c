@@ -1,17 +1,17 @@
 /*
  * mbx_notify.c - long-poll wake-ups for sync (SPEC §11 `wait`).
  *
- * The HTTP layer's handlers are synchronous on libmicrohttpd's worker
- * threads, so a waiting sync holds its thread (and stalls the other
- * connections that thread serves) until its mailbox changes or the wait
- * ends. That is why waiters are bounded (limits.long_poll_max_waiters,
- * below limits.threads): past the bound a sync answers at once and the
- * client simply polls again.
+ * A waiting sync holds no thread: its handler registers a waiter here and
+ * suspends its HTTP request (fz_http_req_suspend). The waiter is resumed,
+ * and the handler runs again to answer, when a commit changes its
+ * mailbox, when its deadline passes (one timer thread watches them all)
+ * or at shutdown. limits.long_poll_max_waiters bounds only the memory
+ * waiters take: past it a sync answers at once and the client polls
+ * again.
  *
- * One slot per mailbox being waited on, each with its own condition
- * variable and a generation counter a commit bumps; a waiter notes the
- * generation before it reads the modseq, so a change committed between
- * the read and the wait is never missed.
+ * A waiter lives in its request's arena; a cleanup on that arena takes
+ * it out of the list under the lock that every resume holds, so a resume
+ * never reaches a request that has ended.
  */
 #include "mbx_http.h"
 
@@ -22,143 +22,199 @@
 #include <string.h>
 #include <time.h>
 
-#define OWNER_MAX 255
-
-typedef struct slot {
-	char owner[OWNER_MAX + 1];
-	unsigned users; /* 0: free */
-	uint64_t gen;
-	pthread_cond_t cond;
-} slot;
+struct fz_mbx_waiter {
+	fz_mbx_notify *n;
+	fz_http_req *req;
+	const char *owner;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	bool linked;              /* in n's list: not yet resumed */
+	fz_mbx_waiter *prev, *next;
+};
 
 struct fz_mbx_notify {
 	pthread_mutex_t lock;
-	slot *slots;
-	size_t nslots;
-	size_t waiting;
-	bool stopping;
+	pthread_cond_t timer_cond; /* a new deadline, or quit */
+	pthread_t timer;
+	fz_mbx_waiter *waiters;
+	size_t waiting, max;
+	bool stopping; /* no new waiters */
+	bool quit;     /* the timer thread ends */
 };
+
+/* Called with the lock held. */
+static void unlink_waiter(fz_mbx_waiter *w)
+{
+	fz_mbx_notify *n = w->n;
+
+	if (!w->linked)
+		return;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		n->waiters = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->linked = false;
+	n->waiting--;
+}
+
+/* Takes w out and resumes its request; the handler then answers. Called
+ * with the lock held, which keeps the request alive (see the top). */
+static void wake(fz_mbx_waiter *w)
+{
+	unlink_waiter(w);
+	fz_http_req_resume(w->req);
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Resumes the waiters whose deadline passed; *next is the earliest
+ * deadline left, and false is returned when none is. Lock held. */
+static bool expire(fz_mbx_notify *n, struct timespec *next)
+{
+	fz_mbx_waiter *w, *after;
+	struct timespec now;
+	bool any = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (w = n->waiters; w != NULL; w = after) {
+		after = w->next;
+		if (!before(&now, &w->deadline)) {
+			wake(w);
+		} else if (!any || before(&w->deadline, next)) {
+			*next = w->deadline;
+			any = true;
+		}
+	}
+	return any;
+}
+
+static void *timer_main(void *p)
+{
+	fz_mbx_notify *n = p;
+	struct timespec next;
+
+	pthread_mutex_lock(&n->lock);
+	while (!n->quit) {
+		if (expire(n, &next))
+			pthread_cond_timedwait(&n->timer_cond, &n->lock, &next);
+		else
+			pthread_cond_wait(&n->timer_cond, &n->lock);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
 
 fz_code fz_mbx_notify_new(size_t max_waiters, fz_mbx_notify **out, fz_err *err)
 {
 	fz_mbx_notify *n = calloc(1, sizeof(*n));
 	pthread_condattr_t ca;
-	size_t i;
 
 	*out = NULL;
-	if (n == NULL || (max_waiters > 0 &&
-			  (n->slots = calloc(max_waiters, sizeof(*n->slots))) == NULL)) {
-		free(n);
+	if (n == NULL)
 		return fz_fail(err, FZ_ENOMEM, "out of memory");
-	}
+	n->max = max_waiters;
 	pthread_mutex_init(&n->lock, NULL);
 	/* Deadlines on the monotonic clock: a wall-clock step must not
 	 * stretch or cut a wait. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	for (i = 0; i < max_waiters; i++)
-		pthread_cond_init(&n->slots[i].cond, &ca);
+	pthread_cond_init(&n->timer_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	n->nslots = max_waiters;
+	if (pthread_create(&n->timer, NULL, timer_main, n) != 0) {
+		pthread_cond_destroy(&n->timer_cond);
+		pthread_mutex_destroy(&n->lock);
+		free(n);
+		return fz_fail(err, FZ_ENOMEM, "cannot start the long-poll timer");
+	}
 	*out = n;
 	return FZ_OK;
 }
 
+/* Call once the HTTP server is stopped: no request, so no waiter, is
+ * left. */
 void fz_mbx_notify_free(fz_mbx_notify *n)
 {
-	size_t i;
-
 	if (n == NULL)
 		return;
-	for (i = 0; i < n->nslots; i++)
-		pthread_cond_destroy(&n->slots[i].cond);
+	pthread_mutex_lock(&n->lock);
+	n->quit = true;
+	pthread_cond_signal(&n->timer_cond);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->timer, NULL);
+	pthread_cond_destroy(&n->timer_cond);
 	pthread_mutex_destroy(&n->lock);
-	free(n->slots);
 	free(n);
-}
-
-static slot *find(fz_mbx_notify *n, const char *owner)
-{
-	size_t i;
-
-	for (i = 0; i < n->nslots; i++)
-		if (n->slots[i].users > 0 && strcmp(n->slots[i].owner, owner) == 0)
-			return &n->slots[i];
-	return NULL;
 }
 
 void fz_mbx_notify_changed(fz_mbx_notify *n, const char *owner)
 {
-	slot *s;
+	fz_mbx_waiter *w, *after;
 
 	pthread_mutex_lock(&n->lock);
-	s = find(n, owner);
-	if (s != NULL) {
-		s->gen++;
-		pthread_cond_broadcast(&s->cond);
+	for (w = n->waiters; w != NULL; w = after) {
+		after = w->next;
+		if (strcmp(w->owner, owner) == 0)
+			wake(w);
 	}
 	pthread_mutex_unlock(&n->lock);
 }
 
 void fz_mbx_notify_shutdown(fz_mbx_notify *n)
 {
-	size_t i;
-
 	pthread_mutex_lock(&n->lock);
 	n->stopping = true;
-	for (i = 0; i < n->nslots; i++)
-		pthread_cond_broadcast(&n->slots[i].cond);
+	while (n->waiters != NULL)
+		wake(n->waiters);
 	pthread_mutex_unlock(&n->lock);
 }
 
-/* A slot for owner, shared with its other waiters; NULL when the bound
- * is reached or shutdown began. Called with the lock held. */
-static slot *enter(fz_mbx_notify *n, const char *owner)
+/* The request ended (answered, aborted or shut down): forget it. */
+static void waiter_gone(void *data)
 {
-	slot *s;
-	size_t i;
+	fz_mbx_waiter *w = data;
 
-	if (n->stopping || n->waiting >= n->nslots || strlen(owner) > OWNER_MAX)
-		return NULL;
-	s = find(n, owner);
-	for (i = 0; s == NULL && i < n->nslots; i++) {
-		if (n->slots[i].users == 0) {
-			s = &n->slots[i];
-			snprintf(s->owner, sizeof(s->owner), "%s", owner);
-		}
-	}
-	if (s == NULL)
-		return NULL;
-	s->users++;
-	n->waiting++;
-	return s;
+	pthread_mutex_lock(&w->n->lock);
+	unlink_waiter(w);
+	pthread_mutex_unlock(&w->n->lock);
 }
 
-fz_code fz_mbx_notify_wait(fz_mbx_notify *n, const char *owner, uint64_t since,
-			   unsigned timeout_s, fz_mbx_modseq_fn current,
-			   void *ctx, fz_err *err)
+fz_code fz_mbx_notify_wait(fz_mbx_notify *n, fz_http_req *req, const char *owner,
+			   unsigned timeout_s, fz_mbx_waiter **out, fz_err *err)
 {
-	struct timespec deadline;
-	uint64_t gen, now = 0;
-	slot *s;
-	fz_code rc;
+	fz_mbx_waiter *w = fz_arena_calloc(req->arena, 1, sizeof(*w));
 
+	*out = NULL;
+	if (w == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	w->n = n;
+	w->req = req;
+	w->owner = fz_arena_strdup(req->arena, owner);
+	if (w->owner == NULL || fz_arena_on_free(req->arena, waiter_gone, w) == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+	w->deadline.tv_sec += (time_t)timeout_s;
 	pthread_mutex_lock(&n->lock);
-	s = enter(n, owner);
-	gen = s ? s->gen : 0;
-	pthread_mutex_unlock(&n->lock);
-	if (s == NULL || timeout_s == 0)
-		return FZ_OK;
-	rc = current(ctx, &now, err);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += (time_t)timeout_s;
-	pthread_mutex_lock(&n->lock);
-	while (rc == FZ_OK && now == since && s->gen == gen && !n->stopping) {
-		if (pthread_cond_timedwait(&s->cond, &n->lock, &deadline) == ETIMEDOUT)
-			break;
+	if (!n->stopping && n->waiting < n->max) {
+		w->next = n->waiters;
+		if (n->waiters != NULL)
+			n->waiters->prev = w;
+		n->waiters = w;
+		w->linked = true;
+		n->waiting++;
+		*out = w;
+		pthread_cond_signal(&n->timer_cond);
 	}
-	s->users--;
-	n->waiting--;
 	pthread_mutex_unlock(&n->lock);
-	return rc;
+	return FZ_OK;
+}
+
+void fz_mbx_notify_leave(fz_mbx_waiter *w)
+{
+	if (w != NULL)
+		waiter_gone(w);
 }

@@ -445,6 +445,7 @@ static fz_code h_send(fz_http_req *req, void *ctx, fz_err *err)
 	if (rc != FZ_OK)
 		return rc;
 	notify_all(m, &s);
+	fz_mbx_queued(m);
 	return respond_sent(m, req, &s, err);
 }
 

@@ -19,7 +19,8 @@
  * second round trip; attachments are fetched on demand by digest.
  *
  * With wait (seconds, capped by limits.long_poll_max_wait) and nothing
- * new, the call waits for a change first (mbx_notify.c says how).
+ * new, the call waits for a change first, suspended so that it holds no
+ * thread (mbx_notify.c says how).
  */
 #include "mbx_http.h"
 
@@ -75,18 +76,6 @@ static fz_code parse_wait(const char *s, uint64_t max, unsigned *out, fz_err *er
 				    "wait is a number of seconds");
 	*out = (unsigned)(v > max ? max : v);
 	return FZ_OK;
-}
-
-typedef struct modseq_ctx {
-	fz_mbx *m;
-	const char *user;
-} modseq_ctx;
-
-static fz_code current_modseq(void *ctx, uint64_t *out, fz_err *err)
-{
-	modseq_ctx *c = ctx;
-
-	return fz_mbx_modseq(c->m->store, c->user, out, err);
 }
 
 /* Adds the inline text bodies of doc to inl, within the page's budget. */
@@ -166,37 +155,100 @@ nomem:
 	return fz_fail(err, FZ_ENOMEM, "out of memory building a sync answer");
 }
 
-static fz_code h_sync(fz_http_req *req, void *ctx, fz_err *err)
-{
-	fz_mbx *m = ctx;
-	const char *user, *since_s = fz_form_get(&req->query, "since");
-	modseq_ctx mc = {.m = m};
-	fz_mbx_changes ch;
-	uint64_t since = 0, now = 0;
-	unsigned wait = 0;
-	json_t *body;
-	fz_code rc = fz_mbx_authenticate(m, req, &user, err);
+/* One sync's arguments, kept in req->state across a wait: the handler
+ * runs again when the wait ends and must not authenticate again (the
+ * token may have expired meanwhile). */
+typedef struct sync_call {
+	const char *user;
+	bool has_since;
+	uint64_t since;
+	unsigned wait;
+	fz_mbx_waiter *waiter;
+} sync_call;
 
+static fz_code read_call(fz_mbx *m, fz_http_req *req, sync_call **out,
+			 fz_err *err)
+{
+	const char *since_s = fz_form_get(&req->query, "since");
+	sync_call *c = fz_arena_calloc(req->arena, 1, sizeof(*c));
+	fz_code rc;
+
+	if (c == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	rc = fz_mbx_authenticate(m, req, &c->user, err);
 	if (rc == FZ_OK && since_s != NULL)
-		rc = parse_state(since_s, &since, err);
+		rc = parse_state(since_s, &c->since, err);
 	if (rc == FZ_OK)
 		rc = parse_wait(fz_form_get(&req->query, "wait"),
-				m->cfg->limits.long_poll_max_wait, &wait, err);
-	if (rc == FZ_OK && since_s != NULL && wait > 0)
-		rc = fz_mbx_modseq(m->store, user, &now, err);
-	/* Nothing new yet: wait for a change, then answer whatever there is. */
-	if (rc == FZ_OK && since_s != NULL && wait > 0 && now == since) {
-		mc.user = user;
-		rc = fz_mbx_notify_wait(m->notify, user, since, wait, current_modseq, &mc, err);
+				m->cfg->limits.long_poll_max_wait, &c->wait, err);
+	c->has_since = since_s != NULL;
+	*out = c;
+	return rc;
+}
+
+/* Nothing new since c->since: registers a waiter and suspends the
+ * request (*parked), to answer when it is resumed. The waiter is in
+ * place before the modseq is read, so a commit in between resumes it
+ * (and the request runs again at once) rather than being missed. */
+static fz_code park(fz_mbx *m, fz_http_req *req, sync_call *c, bool *parked,
+		    fz_err *err)
+{
+	uint64_t now = 0;
+	fz_code rc;
+
+	*parked = false;
+	rc = fz_mbx_notify_wait(m->notify, req, c->user, c->wait, &c->waiter, err);
+	if (rc != FZ_OK || c->waiter == NULL)
+		return rc; /* full or stopping: answer at once */
+	rc = fz_mbx_modseq(m->store, c->user, &now, err);
+	/* A server that is stopping refuses to suspend: answer at once. */
+	if (rc == FZ_OK && now == c->since && fz_http_req_suspend(req, NULL) == FZ_OK) {
+		*parked = true;
+		return FZ_OK;
 	}
+	fz_mbx_notify_leave(c->waiter);
+	return rc;
+}
+
+static fz_code answer(fz_mbx *m, fz_http_req *req, const sync_call *c,
+		      fz_err *err)
+{
+	fz_mbx_changes ch;
+	json_t *body;
+	fz_code rc;
+
+	rc = fz_mbx_changes_since(m->store, req->arena, c->user, c->has_since, c->since,
+				  (size_t)m->cfg->limits.sync_page_size, &ch, err);
 	if (rc == FZ_OK)
-		rc = fz_mbx_changes_since(m->store, req->arena, user, since_s != NULL, since,
-					  (size_t)m->cfg->limits.sync_page_size, &ch, err);
-	if (rc == FZ_OK)
-		rc = build(m, req, user, &ch, &body, err);
+		rc = build(m, req, c->user, &ch, &body, err);
 	if (rc != FZ_OK)
 		return rc;
 	return fz_http_respond_json(req, 200, body, err);
+}
+
+/* First run: read the call, and wait when asked to and nothing is new.
+ * Second run (resumed: a change, the deadline or shutdown): answer with
+ * whatever there is, an empty page with the same state included. */
+static fz_code h_sync(fz_http_req *req, void *ctx, fz_err *err)
+{
+	fz_mbx *m = ctx;
+	sync_call *c = req->state;
+	bool parked = false;
+	fz_code rc;
+
+	if (c != NULL) {
+		fz_mbx_notify_leave(c->waiter);
+		return answer(m, req, c, err);
+	}
+	rc = read_call(m, req, &c, err);
+	if (rc != FZ_OK)
+		return rc;
+	req->state = c;
+	if (c->has_since && c->wait > 0)
+		rc = park(m, req, c, &parked, err);
+	if (rc != FZ_OK || parked)
+		return rc;
+	return answer(m, req, c, err);
 }
 
 fz_code fz_mbx_sync_routes(fz_http_server *srv, fz_mbx *m, fz_err *err)

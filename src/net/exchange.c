@@ -8,6 +8,10 @@
  * exchange's phase says which call this is. The exchange is created by the
  * URI log callback, the first thing MHD does with a request, and freed by
  * the completion callback, the last, so every path through MHD frees it.
+ *
+ * A handler may suspend its request (a long poll): the connection leaves
+ * MHD's event loop, holding no worker thread, until fz_http_req_resume;
+ * then MHD calls the access handler again and the handler runs again.
  */
 #include "http_internal.h"
 
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 /* The first body buffer; it doubles from there up to max_body_bytes. */
@@ -141,6 +146,19 @@ void *fz_http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return x;
 }
 
+/* Called with srv->susp_lock held. */
+static void unlink_suspended(fz_http_exchange *x)
+{
+	if (x->susp_prev != NULL)
+		x->susp_prev->susp_next = x->susp_next;
+	else
+		x->srv->suspended = x->susp_next;
+	if (x->susp_next != NULL)
+		x->susp_next->susp_prev = x->susp_prev;
+	x->susp_prev = x->susp_next = NULL;
+	x->suspended = false;
+}
+
 void fz_http_on_completed(void *cls, struct MHD_Connection *conn,
 			  void **req_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -151,10 +169,45 @@ void fz_http_on_completed(void *cls, struct MHD_Connection *conn,
 	if (x == NULL)
 		return;
 	*req_cls = NULL;
+	/* From here a resume must not touch the connection: MHD is done
+	 * with it. (Shutdown resumed every suspended one first; the unlink
+	 * is for safety.) */
+	pthread_mutex_lock(&x->srv->susp_lock);
+	x->dead = true;
+	if (x->suspended)
+		unlink_suspended(x);
+	pthread_mutex_unlock(&x->srv->susp_lock);
 	access_log(x, toe);
 	if (x->resp != NULL)
 		MHD_destroy_response(x->resp);
 	fz_arena_free(x->req.arena);
+}
+
+/* True when a body is on its way that the client did not hold back for
+ * "100 Continue", and that is small enough to read and drop. Answering
+ * before reading it would close the connection over unread bytes: the
+ * kernel then resets it and the client loses the answer. A larger one is
+ * refused at once, connection and all (max_discard_bytes). */
+static bool body_coming_unasked(fz_http_exchange *x)
+{
+	const char *expect = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_EXPECT);
+	const char *cl = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	unsigned long long n;
+	char *end;
+
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
+		return false;
+	if (cl == NULL)
+		return te != NULL; /* chunked: dropped up to max_discard_bytes */
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno != 0 || end == cl || *end != '\0')
+		return false;
+	return n > 0 && n <= x->srv->cfg.max_discard_bytes;
 }
 
 /* Answers with the response the handler built, else with err: now when no
@@ -164,6 +217,8 @@ static enum MHD_Result fail(fz_http_exchange *x, const fz_err *err)
 {
 	if (x->resp == NULL)
 		fz_http_respond_error(&x->req, err, NULL);
+	if (x->phase == FZ_PHASE_NEW && body_coming_unasked(x))
+		x->phase = FZ_PHASE_BODY;
 	if (x->phase != FZ_PHASE_BODY)
 		return fz_http_queue(x);
 	x->phase = FZ_PHASE_DRAIN;
@@ -361,23 +416,115 @@ static enum MHD_Result take_body(fz_http_exchange *x, const char *data, size_t n
 	return MHD_YES;
 }
 
-static enum MHD_Result finish_request(fz_http_exchange *x)
+/* --- suspend and resume ---------------------------------------------- */
+
+fz_code fz_http_req_suspend(fz_http_req *req, fz_err *err)
+{
+	fz_http_exchange *x = fz_exchange_of(req);
+	bool stopping;
+
+	if (x->phase != FZ_PHASE_REPLY)
+		return fz_fail(err, FZ_EINTERNAL, "only a handler may suspend its request");
+	pthread_mutex_lock(&x->srv->susp_lock);
+	stopping = x->srv->stopping;
+	pthread_mutex_unlock(&x->srv->susp_lock);
+	if (stopping)
+		return fz_fail_http(err, FZ_EINTERNAL, 503, "temporarily_unavailable",
+				    "the server is stopping");
+	x->suspend_wanted = true;
+	return FZ_OK;
+}
+
+void fz_http_req_resume(fz_http_req *req)
+{
+	fz_http_exchange *x = fz_exchange_of(req);
+	fz_http_server *s = x->srv;
+
+	pthread_mutex_lock(&s->susp_lock);
+	if (x->dead) {
+		/* completed: nothing to wake */
+	} else if (x->suspended) {
+		unlink_suspended(x);
+		MHD_resume_connection(x->conn);
+	} else {
+		/* The handler has not returned yet: park() sees this and
+		 * runs it again instead of suspending. */
+		x->resume_pending = true;
+	}
+	pthread_mutex_unlock(&s->susp_lock);
+}
+
+void fz_http_resume_all(fz_http_server *s)
+{
+	fz_http_exchange *x;
+
+	pthread_mutex_lock(&s->susp_lock);
+	s->stopping = true;
+	while ((x = s->suspended) != NULL) {
+		unlink_suspended(x);
+		MHD_resume_connection(x->conn);
+	}
+	pthread_mutex_unlock(&s->susp_lock);
+}
+
+/* The handler asked to wait: suspends the connection and returns true,
+ * or returns false when the handler must run again at once because a
+ * resume already came (or the server stops and will not wait). The
+ * check and the suspension are under one lock, so no resume falls
+ * between them. */
+static bool park(fz_http_exchange *x)
+{
+	fz_http_server *s = x->srv;
+	bool parked = false;
+
+	x->suspend_wanted = false;
+	pthread_mutex_lock(&s->susp_lock);
+	if (x->resume_pending || s->stopping) {
+		x->resume_pending = false;
+	} else {
+		MHD_suspend_connection(x->conn);
+		x->suspended = true;
+		x->susp_prev = NULL;
+		x->susp_next = s->suspended;
+		if (s->suspended != NULL)
+			s->suspended->susp_prev = x;
+		s->suspended = x;
+		parked = true;
+	}
+	pthread_mutex_unlock(&s->susp_lock);
+	return parked;
+}
+
+/* Runs the handler until it answers, fails or parks the connection. */
+static enum MHD_Result run_handler(fz_http_exchange *x)
 {
 	const fz_route *rt = x->route;
 	fz_err err = {0};
 	fz_code rc;
 
-	x->phase = FZ_PHASE_REPLY;
-	if (!(rt->def.flags & FZ_ROUTE_STREAM)) {
-		x->req.body = x->buf ? x->buf : "";
-		x->req.body_len = x->buf_len;
+	for (;;) {
+		rc = rt->def.handler(&x->req, rt->def.ctx, &err);
+		if (rc != FZ_OK || x->resp != NULL || !x->suspend_wanted)
+			break;
+		if (park(x))
+			return MHD_YES;
 	}
-	rc = rt->def.handler(&x->req, rt->def.ctx, &err);
+	x->suspend_wanted = false;
 	if (rc != FZ_OK && x->resp == NULL)
 		return fail(x, &err);
 	if (rc != FZ_OK)
 		snprintf(x->log_err, sizeof(x->log_err), "%s", err.msg);
 	return fz_http_queue(x);
+}
+
+static enum MHD_Result finish_request(fz_http_exchange *x)
+{
+	x->phase = FZ_PHASE_REPLY;
+	if (!(x->route->def.flags & FZ_ROUTE_STREAM)) {
+		x->req.body = x->buf ? x->buf : "";
+		x->req.body_len = x->buf_len;
+	}
+	return run_handler(x);
 }
 
 enum MHD_Result fz_http_on_access(void *cls, struct MHD_Connection *conn,
@@ -406,6 +553,8 @@ enum MHD_Result fz_http_on_access(void *cls, struct MHD_Connection *conn,
 	case FZ_PHASE_DRAIN:
 		return drain(x, n);
 	case FZ_PHASE_REPLY:
+		/* Only a resumed (suspended) handler is called again here. */
+		return run_handler(x);
 	case FZ_PHASE_DONE:
 		return MHD_YES;
 	}

@@ -68,6 +68,12 @@ struct fz_http_server {
 	uint16_t port;
 	fz_ratelimit *rate;        /* per client address */
 	pthread_mutex_t rate_lock; /* initialised when rate is set */
+	/* Suspension state of every exchange, and the list of suspended
+	 * ones: MHD_stop_daemon needs them all resumed first. */
+	pthread_mutex_t susp_lock;
+	struct fz_http_exchange *suspended;
+	bool stopping; /* under susp_lock: no new suspension */
+	bool susp_lock_ok; /* susp_lock initialised */
 };
 
 typedef enum fz_phase {
@@ -80,7 +86,9 @@ typedef enum fz_phase {
 
 /* One request from URI to completion. req comes first so a handler's
  * fz_http_req * converts back. */
-typedef struct fz_http_exchange {
+typedef struct fz_http_exchange fz_http_exchange;
+
+struct fz_http_exchange {
 	fz_http_req req;
 	fz_http_server *srv;
 	struct MHD_Connection *conn;
@@ -99,7 +107,14 @@ typedef struct fz_http_exchange {
 	fz_http_hdr *headers; /* extra response headers, newest first */
 	const char *log_id;
 	char log_err[FZ_ERR_MSG_MAX]; /* the error behind an error answer */
-} fz_http_exchange;
+	/* Suspend/resume: the handler asked for it (its thread only); the
+	 * rest under srv->susp_lock. */
+	bool suspend_wanted;
+	bool suspended;      /* MHD_suspend_connection ran, no resume yet */
+	bool resume_pending; /* resumed before the suspension took effect */
+	bool dead;           /* completed: a resume is a no-op */
+	fz_http_exchange *susp_prev, *susp_next;
+};
 
 static inline fz_http_exchange *fz_exchange_of(fz_http_req *req)
 {
@@ -114,6 +129,9 @@ enum MHD_Result fz_http_on_access(void *cls, struct MHD_Connection *conn,
 				  size_t *upload_data_size, void **req_cls);
 void fz_http_on_completed(void *cls, struct MHD_Connection *conn,
 			  void **req_cls, enum MHD_RequestTerminationCode toe);
+/* Refuses new suspensions and resumes every suspended connection, as
+ * MHD_stop_daemon requires. */
+void fz_http_resume_all(fz_http_server *s);
 
 /* http_server.c: one line to the log, in one write so threads do not mix
  * their lines; fd < 0 writes nothing. */

@@ -146,6 +146,10 @@ fz_code fz_http_server_new(const fz_http_server_config *cfg,
 		s->rate = NULL;
 		rc = fz_fail(err, FZ_ENOMEM, "cannot create the rate limiter's lock");
 	}
+	if (rc == FZ_OK && pthread_mutex_init(&s->susp_lock, NULL) != 0)
+		rc = fz_fail(err, FZ_ENOMEM, "cannot create the suspension lock");
+	if (rc == FZ_OK)
+		s->susp_lock_ok = true;
 	if (rc == FZ_OK)
 		rc = copy_str(s->arena, &s->cfg.listen_address, err);
 	if (rc == FZ_OK)
@@ -306,8 +310,9 @@ static struct MHD_Daemon *start_daemon(fz_http_server *s, unsigned flags,
 
 fz_code fz_http_server_start(fz_http_server *s, fz_err *err)
 {
+	/* Suspend/resume lets a long poll wait without holding a thread. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
 	struct sockaddr_storage ss;
 	fz_code rc;
@@ -330,6 +335,7 @@ fz_code fz_http_server_start(fz_http_server *s, fz_err *err)
 
 		fz_http_log_write(s->cfg.log_fd, warn, sizeof(warn) - 1);
 	}
+	s->stopping = false; /* a stopped server may start again */
 	s->daemon = start_daemon(s, flags, &ss);
 	if (s->daemon == NULL) {
 		rc = fz_fail(err, FZ_EIO, "cannot listen on %s port %u (see the log)",
@@ -355,6 +361,8 @@ void fz_http_server_stop(fz_http_server *s)
 {
 	if (s == NULL || s->daemon == NULL)
 		return;
+	/* MHD cannot stop with suspended connections. */
+	fz_http_resume_all(s);
 	MHD_stop_daemon(s->daemon);
 	s->daemon = NULL;
 	s->port = 0;
@@ -368,6 +376,8 @@ void fz_http_server_free(fz_http_server *s)
 		return;
 	fz_http_server_stop(s);
 	fz_router_fini(&s->router);
+	if (s->susp_lock_ok)
+		pthread_mutex_destroy(&s->susp_lock);
 	if (s->rate != NULL) {
 		pthread_mutex_destroy(&s->rate_lock);
 		fz_ratelimit_free(s->rate);

@@ -6,7 +6,10 @@
  *
  * Handlers are synchronous and run on MHD's worker threads: many at once,
  * each with its own request and arena. The server holds no mutable state
- * after fz_http_server_start, so routes are registered before it.
+ * after fz_http_server_start, so routes are registered before it. A
+ * handler that must wait for an event (a long poll) does not block: it
+ * suspends the request (fz_http_req_suspend) and is called again once
+ * something resumes it, holding no thread meanwhile.
  *
  * The process should ignore SIGPIPE: a peer that goes away while a TLS
  * record is being written must not end the server.
@@ -189,6 +192,23 @@ fz_code fz_http_req_form(fz_http_req *req, fz_form *out, fz_err *err);
 fz_code fz_http_req_json(fz_http_req *req, json_t **out, fz_err *err);
 /* Puts "mid=<id>" on this request's access log line. */
 void fz_http_req_set_log_id(fz_http_req *req, const char *message_id);
+
+/* --- waiting without a thread ---------------------------------------- */
+
+/* Called by a handler that cannot answer yet, which then returns FZ_OK
+ * without responding: the connection is parked (MHD suspend) and holds
+ * no thread until fz_http_req_resume, after which the same handler is
+ * called again with the same req (state kept) to answer or suspend
+ * again. Suspended requests do not time out. While the server stops,
+ * FZ_EINTERNAL (503): the handler should answer at once. */
+fz_code fz_http_req_suspend(fz_http_req *req, fz_err *err);
+/* Makes a suspended (or suspending) request's handler run again. Any
+ * thread may call it; a resume that comes before the suspension took
+ * effect is not lost, and one after the request completed is a no-op.
+ * The caller must know req's memory is alive: typically it drops its
+ * pointer in a cleanup on req->arena (fz_arena_on_free), under the same
+ * lock it holds while calling this. */
+void fz_http_req_resume(fz_http_req *req);
 
 /* --- answering -------------------------------------------------------- */
 /* One response per request; a second is FZ_EINTERNAL. Functions that take

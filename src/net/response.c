@@ -216,8 +216,9 @@ fz_code fz_http_respond_error(fz_http_req *req, const fz_err *e,
 
 	if (code == NULL)
 		code = status >= 500 ? "server_error" : "invalid_request";
-	/* A 5xx message names our internals: the log gets it, the client not. */
-	if (status >= 500)
+	/* A 5xx message names our internals: the log gets it, the client not.
+	 * 507 is the exception: "over quota" is what the user must read. */
+	if (status >= 500 && status != 507)
 		snprintf(desc, sizeof(desc), "internal error");
 	else
 		describe(e->msg, desc, sizeof(desc));
@@ -272,15 +273,21 @@ fz_code fz_http_add_header(fz_http_req *req, const char *name,
 	return FZ_OK;
 }
 
-/* Headers go out in the order they were added; the list is newest first. */
+/* Headers go out in the order they were added; the list is newest first.
+ * An error answer drops the handler's Cache-Control: a handler sets it for
+ * the content it meant to serve, and a 416 or a 404 must not be kept for a
+ * year in its place. */
 static void add_headers(fz_http_exchange *x, const fz_http_hdr *h,
 			bool *cache_control)
 {
 	if (h == NULL)
 		return;
 	add_headers(x, h->next, cache_control);
-	if (strcasecmp(h->name, "Cache-Control") == 0)
+	if (strcasecmp(h->name, "Cache-Control") == 0) {
+		if (x->status >= 400)
+			return;
 		*cache_control = true;
+	}
 	if (MHD_add_response_header(x->resp, h->name, h->value) != MHD_YES)
 		snprintf(x->log_err, sizeof(x->log_err),
 			 "response header %s refused by MHD", h->name);
@@ -302,7 +309,7 @@ enum MHD_Result fz_http_queue(fz_http_exchange *x)
 	}
 	add_headers(x, x->headers, &cache_control);
 	/* Tokens and mail are private: JSON is never cached unless said. */
-	if (x->json && !cache_control)
+	if ((x->json || x->status >= 400) && !cache_control)
 		MHD_add_response_header(x->resp, "Cache-Control", "no-store");
 	MHD_add_response_header(x->resp, "X-Content-Type-Options", "nosniff");
 	ret = MHD_queue_response(x->conn, x->status, x->resp);

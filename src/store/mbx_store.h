@@ -466,4 +466,41 @@ typedef struct fz_mbx_fetch_rec {
 fz_code fz_mbx_fetch_log_list(fz_mbx_store *st, fz_arena *a, const char *message,
 			      fz_mbx_fetch_rec **out, size_t *n, fz_err *err);
 
+/* --- the MTA worker (src/mta/; mbx_store_worker.c) ---------------------------
+ * What the worker needs beyond claim: reports that count only while the
+ * worker still holds the lease it was given (a recall, a push that
+ * brought the bytes, or a lease that ran out and went to another worker
+ * meanwhile all win over a late report), the next time an entry falls
+ * due, and lookups by the ids queue entries carry. */
+
+typedef struct fz_queue_report {
+	int64_t id;
+	int64_t lease_until;     /* what the claim set: now + lease */
+	fz_queue_state state;    /* queued (retry), transferred, fetched, failed */
+	int64_t next_attempt_at; /* for a retry */
+	const char *error;       /* why, or NULL */
+	int64_t now;
+} fz_queue_report;
+
+/* Applies r unless the entry left the claim meanwhile (*applied false).
+ * A transfer reported transferred becomes fetched at once when the
+ * recipient domain fetched from it already (the fetch can overtake the
+ * report). */
+fz_code fz_queue_report_lease(fz_mbx_store *st, const fz_queue_report *r,
+			      bool *applied, fz_err *err);
+
+/* The earliest time a queued entry can be claimed (its due time or the
+ * end of its lease); *any false when nothing is queued. */
+fz_code fz_queue_next_due(fz_mbx_store *st, int64_t *due, bool *any,
+			  fz_err *err);
+
+/* Any owner's message by its id (queue entries name messages so). */
+fz_code fz_mbx_msg_by_id(fz_mbx_store *st, fz_arena *a, const char *id,
+			 fz_mbx_msg *out, fz_err *err);
+
+/* Size and media type of a part some received copy still waits for;
+ * FZ_ENOTFOUND when none waits for digest any more. */
+fz_code fz_mbx_pending_part(fz_mbx_store *st, fz_arena *a, const char *digest,
+			    uint64_t *size, const char **type, fz_err *err);
+
 #endif

@@ -134,9 +134,9 @@ before(async () => {
   as2 = await AsServer.create(env, { name: 'as.example.net', domains: ['example.net'], config: { dns_server } });
   as3 = await AsServer.create(env, { name: 'as.example.org', domains: ['example.org'], config: { dns_server } });
   mbx1 = await MbxServer.create(env, as1, { name: 'mbx.example.com', domains: ['example.com'],
-    mtaClientId: 'mta.example.com', config: { dns_server } });
+    mtaClientId: 'mta.example.com', config: { dns_server, queue: { workers: 0 } } });
   mbx2 = await MbxServer.create(env, as2, { name: 'mbx.example.net', domains: ['example.net'],
-    mtaClientId: 'mta.example.net', config: { dns_server } });
+    mtaClientId: 'mta.example.net', config: { dns_server, queue: { workers: 0 } } });
   dns = await startDnsmasq({
     port: dnsPort,
     srv: [

@@ -118,7 +118,9 @@ before(async () => {
   writeFileSync(join(web, 'sw.js'), '// service worker');
   writeFileSync(join(web, 'assets', 'app-1a2b.js'), 'console.log(1)');
   mbx = await MbxServer.create(env, as, {
-    config: { webmail: web, limits: { quota_bytes: QUOTA, max_discard_bytes: 4 * MIB } },
+    // Two threads: waiting long polls must hold none of them.
+    config: { webmail: web, limits: { quota_bytes: QUOTA, max_discard_bytes: 4 * MIB,
+      threads: 2, long_poll_max_waiters: 100 } },
   });
   as.adminOk(['user', 'add', ALICE], { input: `${PW}\n` });
   as.adminOk(['user', 'add', BOB], { input: `${PW}\n` });
@@ -323,10 +325,8 @@ describe('drafts and sync', () => {
     await r.arrayBuffer();
   });
 
-  // A waiting sync holds its HTTP worker thread, and with it the other
-  // keep-alive connections that thread serves (docs/operations.md): the
-  // change is made over connections of their own, as another device's
-  // would be.
+  // The change is made over connections of their own, as another
+  // device's would be.
   test('a long poll wakes within 1 s of a change', async () => {
     const other = makeFetch({ ca: env.pki.caPem });
     let r = await api('/api/v1/sync', bob);
@@ -343,6 +343,33 @@ describe('drafts and sync', () => {
     assert.equal(body.changed.length, 1);
     assert.ok(woke - made < 1000, `woke ${woke - made} ms after the change`);
     assert.ok(woke - t0 < 5000);
+  });
+
+  // A waiting sync is suspended and holds no thread: 8 of them on this
+  // 2-thread MBX, each on its own connection, and a normal request on
+  // another still answers at once.
+  test('8 long polls at once hold no thread', async () => {
+    let r = await api('/api/v1/sync', alice);
+    const { state } = await r.json();
+    const pollers = Array.from({ length: 8 }, () => makeFetch({ ca: env.pki.caPem }));
+    const t0 = Date.now();
+    const waits = pollers.map((f) =>
+      api(`/api/v1/sync?since=${encodeURIComponent(state)}&wait=3`, alice, {}, f));
+    await new Promise((ok) => setTimeout(ok, 500));
+    const t1 = Date.now();
+    r = await api('/api/v1/sync', bob);
+    await r.arrayBuffer();
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - t1 < 1000, `answered after ${Date.now() - t1} ms`);
+    for (const w of await Promise.all(waits)) {
+      assert.equal(w.status, 200);
+      const body = await w.json();
+      assert.equal(body.state, state);
+      assert.equal(body.changed.length, 0);
+    }
+    // they did wait the whole 3 s rather than being answered at once
+    assert.ok(Date.now() - t0 >= 2900, `waited ${Date.now() - t0} ms`);
+    await Promise.all(pollers.map((f) => f.close()));
   });
 });
 

@@ -97,7 +97,8 @@ before(async () => {
   // dpop.nonce: the AS answers the MTA's first proof with use_dpop_nonce,
   // so every send here also proves the client's retry with DPoP-Nonce.
   as = await AsServer.create(env, { name: 'localhost', config: { dpop: { nonce: true } } });
-  mbx = await MbxServer.create(env, as);
+  // queued transfers stay queued here: no MTA worker (federation-e2e runs it)
+  mbx = await MbxServer.create(env, as, { config: { queue: { workers: 0 } } });
   for (const u of [ALICE, BOB]) as.adminOk(['user', 'add', u], { input: `${PW}\n` });
   as.adminOk(['client', 'add', 'webmail', '--public', '--first-party',
     '--redirect-uri', mbx.url('/oauth/callback'), '--audience', mbx.baseUrl]);

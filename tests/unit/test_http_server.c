@@ -321,6 +321,93 @@ static fz_code nop_chunk(fz_http_req *req, const void *d, size_t n, void *ctx,
 	return FZ_OK;
 }
 
+/* Suspension: parked requests wait in LOT until the test resumes them.
+ * A cleanup on the request's arena takes it out, under LOT's lock, which
+ * resumes hold too: the way a real notifier keeps its pointers valid. */
+#define LOT_MAX 64
+
+static struct {
+	pthread_mutex_t lock;
+	fz_http_req *reqs[LOT_MAX];
+	size_t n;
+} LOT = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void lot_leave(void *data)
+{
+	fz_http_req *req = data;
+	size_t i;
+
+	pthread_mutex_lock(&LOT.lock);
+	for (i = 0; i < LOT.n; i++) {
+		if (LOT.reqs[i] == req) {
+			LOT.reqs[i] = LOT.reqs[--LOT.n];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&LOT.lock);
+}
+
+static size_t lot_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&LOT.lock);
+	n = LOT.n;
+	pthread_mutex_unlock(&LOT.lock);
+	return n;
+}
+
+/* Resumes every parked request; they leave the lot as they answer. */
+static void lot_resume_all(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&LOT.lock);
+	for (i = 0; i < LOT.n; i++)
+		fz_http_req_resume(LOT.reqs[i]);
+	LOT.n = 0;
+	pthread_mutex_unlock(&LOT.lock);
+}
+
+static fz_code lot_enter(fz_http_req *req, fz_err *err)
+{
+	bool full;
+
+	if (fz_arena_on_free(req->arena, lot_leave, req) == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	pthread_mutex_lock(&LOT.lock);
+	full = LOT.n == LOT_MAX;
+	if (!full)
+		LOT.reqs[LOT.n++] = req;
+	pthread_mutex_unlock(&LOT.lock);
+	return full ? fz_fail(err, FZ_ELIMIT, "lot full") : FZ_OK;
+}
+
+/* First call: park; second call (resumed): answer with the run count. */
+static fz_code h_park(fz_http_req *req, void *ctx, fz_err *err)
+{
+	unsigned *runs = req->state;
+	fz_code rc;
+
+	if (runs != NULL) {
+		(*runs)++;
+		return fz_http_respond_json(req, 200, json_pack("{s:i}", "runs", (int)*runs), err);
+	}
+	runs = fz_arena_calloc(req->arena, 1, sizeof(*runs));
+	if (runs == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	*runs = 1;
+	req->state = runs;
+	rc = lot_enter(req, err);
+	if (rc == FZ_OK)
+		rc = fz_http_req_suspend(req, err);
+	/* ctx set: the resume comes before the handler returns, as when a
+	 * notifier fires at once on another thread. */
+	if (rc == FZ_OK && ctx != NULL)
+		lot_resume_all();
+	return rc;
+}
+
 static const fz_http_route_def routes[] = {
 	{"GET", "/", 0, h_root, NULL, NULL, NULL},
 	{"GET", "/hello", 0, h_hello, NULL, NULL, NULL},
@@ -348,6 +435,8 @@ static const fz_http_route_def routes[] = {
 	{"GET", "/headers", 0, h_headers, NULL, NULL, NULL},
 	{"HEAD", "/empty", 0, h_empty, NULL, NULL, NULL},
 	{"GET", "/empty", 0, h_hello, NULL, NULL, NULL},
+	{"GET", "/park", 0, h_park, NULL, NULL, NULL},
+	{"GET", "/park-race", 0, h_park, NULL, NULL, &T},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -1231,6 +1320,173 @@ static void test_concurrent_clients(void **state)
 	}
 }
 
+/* --- suspend and resume -------------------------------------------- */
+
+static double since_s(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&t, NULL);
+}
+
+/* Waits up to 5 s for n requests to be parked. */
+static bool lot_wait(size_t n)
+{
+	int i;
+
+	for (i = 0; i < 500 && lot_count() < n; i++)
+		sleep_ms(10);
+	return lot_count() == n;
+}
+
+typedef struct parker {
+	const char *base;
+	long status;
+	int runs;
+	double seconds;
+} parker;
+
+/* One GET /park on its own client; records what came back. */
+static void *park_call(void *arg)
+{
+	parker *p = arg;
+	fz_http_client_req rq = FZ_HTTP_CLIENT_REQ_INIT;
+	fz_http_client_config cfg;
+	fz_http_client_resp resp;
+	fz_http_client *cli;
+	fz_arena *a = fz_arena_new(0, 0);
+	struct timespec t0;
+	fz_err err = {0};
+	char url[128];
+	json_t *j;
+
+	fz_http_client_config_defaults(&cfg);
+	cfg.ca_file = T.pki.ca;
+	p->status = -1;
+	if (a == NULL || fz_http_client_new(&cfg, &cli, &err) != FZ_OK) {
+		fz_arena_free(a);
+		return NULL;
+	}
+	snprintf(url, sizeof(url), "%s/park", p->base);
+	rq.url = url;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (fz_http_client_request(cli, a, &rq, &resp, &err) == FZ_OK) {
+		p->status = resp.status;
+		j = json_loadb(resp.body, resp.body_len, 0, NULL);
+		p->runs = (int)json_integer_value(json_object_get(j, "runs"));
+		json_decref(j);
+	}
+	p->seconds = since_s(&t0);
+	fz_http_client_free(cli);
+	fz_arena_free(a);
+	return NULL;
+}
+
+static void test_suspend_resume(void **state)
+{
+	parker p = {.base = T.base};
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, park_call, &p), 0);
+	assert_true(lot_wait(1));
+	sleep_ms(200);
+	lot_resume_all();
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(p.status, 200);
+	assert_int_equal(p.runs, 2);
+	assert_true(p.seconds >= 0.2);
+}
+
+/* 20 parked requests on a 2-thread server hold no thread: other requests
+ * are answered at once meanwhile. */
+#define PARKED 20
+
+static void test_suspended_hold_no_thread(void **state)
+{
+	parker p[PARKED];
+	pthread_t th[PARKED];
+	struct timespec t0;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < PARKED; i++) {
+		p[i] = (parker){.base = T.base};
+		assert_int_equal(pthread_create(&th[i], NULL, park_call, &p[i]), 0);
+	}
+	assert_true(lot_wait(PARKED));
+	for (i = 0; i < 10; i++) {
+		call c;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		c = get("GET", "/hello");
+		assert_int_equal(c.resp.status, 200);
+		assert_true(since_s(&t0) < 1.0);
+		call_free(&c);
+	}
+	lot_resume_all();
+	for (i = 0; i < PARKED; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(p[i].status, 200);
+		assert_int_equal(p[i].runs, 2);
+	}
+}
+
+/* A resume that comes before the suspension took effect is not lost. */
+static void test_resume_before_suspend(void **state)
+{
+	struct timespec t0;
+	call c;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c = get("GET", "/park-race");
+	assert_int_equal(c.resp.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(c.json, "runs")), 2);
+	assert_true(since_s(&t0) < 2.0);
+	call_free(&c);
+	assert_int_equal(lot_count(), 0);
+}
+
+/* Stopping a server with parked requests neither hangs nor leaks. */
+static void test_stop_with_suspended(void **state)
+{
+	fz_http_server_config cfg;
+	fz_http_server *s;
+	fz_err err = {0};
+	parker p[3];
+	pthread_t th[3];
+	char base[64];
+	size_t i;
+
+	(void)state;
+	test_config(&cfg);
+	cfg.tls_cert_file = T.pki.cert;
+	cfg.tls_key_file = T.pki.key;
+	assert_int_equal(fz_http_server_new(&cfg, &s, &err), FZ_OK);
+	assert_int_equal(fz_http_server_route(s, &routes[NROUTES - 2], &err), FZ_OK);
+	assert_int_equal(fz_http_server_start(s, &err), FZ_OK);
+	snprintf(base, sizeof(base), "https://localhost:%u", (unsigned)fz_http_server_port(s));
+	for (i = 0; i < 3; i++) {
+		p[i] = (parker){.base = base};
+		assert_int_equal(pthread_create(&th[i], NULL, park_call, &p[i]), 0);
+	}
+	assert_true(lot_wait(3));
+	fz_http_server_free(s);
+	/* every request ended with the server: none is left parked */
+	assert_int_equal(lot_count(), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+}
+
 /* --- the access log -------------------------------------------------- */
 
 static void test_access_log(void **state)
@@ -1641,6 +1897,10 @@ int main(void)
 		cmocka_unit_test(test_client_limits),
 		cmocka_unit_test(test_client_download_to_fd),
 		cmocka_unit_test(test_concurrent_clients),
+		cmocka_unit_test(test_suspend_resume),
+		cmocka_unit_test(test_suspended_hold_no_thread),
+		cmocka_unit_test(test_resume_before_suspend),
+		cmocka_unit_test(test_stop_with_suspended),
 		cmocka_unit_test(test_access_log),
 		cmocka_unit_test(test_route_listing),
 		cmocka_unit_test(test_route_errors),

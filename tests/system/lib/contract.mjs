@@ -316,6 +316,15 @@ export function checkResponse(spec, method, target, status, headers, body) {
       throw new ContractError(spec, where, `body is not JSON: ${e.message}: ${body.slice(0, 120)}`);
     }
   }
+  // YAML (a Placeholder document): the failsafe schema, every scalar a
+  // string, as the document model reads it.
+  if (typeof body === 'string' && /^(application|text)\/(x-)?yaml$/.test(media)) {
+    try {
+      data = YAML.parse(body, { schema: 'failsafe', uniqueKeys: true });
+    } catch (e) {
+      throw new ContractError(spec, where, `body is not YAML: ${e.message}`);
+    }
+  }
   const v = validator(spec, [...respKeys, 'content', media, 'schema']);
   if (!v(data)) throw new ContractError(spec, where, `body ${explain(spec, [...respKeys, 'content', media, 'schema'], data, v.errors)}`);
   return where;

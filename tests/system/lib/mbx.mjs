@@ -58,6 +58,9 @@ export class MbxServer {
     const s = new MbxServer(env, dir, cfg);
     s.as = as;
     env.servers.push(s);
+    // Every answer the tests get from this MBX through env.fetch is
+    // checked against api/mbx.yaml (contract.mjs).
+    env.fetch.contracts?.set(new URL(cfg.base_url).origin, 'mbx');
     return s;
   }
 
