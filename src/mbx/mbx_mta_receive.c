@@ -369,6 +369,43 @@ static fz_code parts(rcv *r, fz_mbx_part **out, size_t *n, fz_err *err)
 	return rc;
 }
 
+/* SPEC §9: each new copy whose owner has an enabled forwarding rule
+ * becomes a forward entry for the MTA (the copy, the target's domain).
+ * Queued after the delivery committed: a crash between the two loses
+ * the forward, not the mail. Failures are logged, the delivery stands. */
+static void queue_forwards(rcv *r, const char *const *owners, size_t n)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		fz_mbx_forwarding f;
+		char id[FZ_MBX_ID_LEN + 1], dom[FZ_DOMAIN_MAX + 1];
+		const char *at;
+		size_t k;
+		fz_err e = {0};
+
+		if (fz_mbx_forwarding_get(r->m->store, r->req->arena, owners[i], &f, &e) != FZ_OK ||
+		    !f.enabled || f.target == NULL || (at = strrchr(f.target, '@')) == NULL)
+			continue;
+		snprintf(dom, sizeof(dom), "%s", at + 1);
+		for (k = 0; dom[k]; k++)
+			dom[k] = (char)((dom[k] >= 'A' && dom[k] <= 'Z') ? dom[k] + 32 : dom[k]);
+		if (fz_mbx_copy_of(r->m->store, owners[i], r->mid, id, &e) != FZ_OK ||
+		    fz_queue_add(r->m->store, id, FZ_QUEUE_FORWARD, dom, fz_mbx_now(), NULL,
+				 &e) != FZ_OK) {
+			fprintf(stderr, "federizer mbx: forward of %.200s for %s not queued: %s\n",
+				r->mid, owners[i], e.msg);
+			continue;
+		}
+		fprintf(stderr, "federizer mbx: forward of %.200s for %s to %s queued\n", r->mid,
+			owners[i], f.target);
+		any = true;
+	}
+	if (any)
+		fz_mbx_queued(r->m);
+}
+
 static fz_code deliver(rcv *r, fz_err *err)
 {
 	fz_mbx_delivery d = {.message_id = r->mid, .peer = r->chain.msgid_domain,
@@ -397,6 +434,8 @@ static fz_code deliver(rcv *r, fz_err *err)
 		fz_mbx_notify_changed(r->m->notify, out.visible[i]);
 	if (out.fetches > 0)
 		fz_mbx_queued(r->m);
+	if (out.added > 0)
+		queue_forwards(r, owners, d.nowners);
 	fprintf(stderr, "federizer mbx: received %.200s from %s: %zu cop%s, %zu fetch%s queued\n",
 		r->mid, r->sender, out.added, out.added == 1 ? "y" : "ies", out.fetches,
 		out.fetches == 1 ? "" : "es");

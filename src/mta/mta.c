@@ -150,9 +150,11 @@ static fz_mta_verdict run(fz_mta_job *j)
 	case FZ_QUEUE_FETCH:
 		j->done = FZ_QUEUE_FETCHED;
 		return fz_mta_fetch(j);
+	case FZ_QUEUE_FORWARD:
+		j->done = FZ_QUEUE_TRANSFERRED;
+		return fz_mta_forward(j);
 	default:
-		/* pushes ride on their transfer (mta_transfer.c); forwards
-		 * are not worked yet */
+		/* pushes ride on their transfer (mta_transfer.c) */
 		return fz_mta_say(j, FZ_MTA_FAIL, "%s entries are not worked by this MTA",
 				  fz_queue_kind_name(j->e->kind));
 	}

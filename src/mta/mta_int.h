@@ -31,6 +31,12 @@ typedef struct fz_mta_job {
 
 /* mta_transfer.c: SPEC §7.4 and §7.7. */
 fz_mta_verdict fz_mta_transfer(fz_mta_job *j);
+/* The POST of text (a document) to j->e->domain's MBX presented with
+ * assertion, then (push not NULL) the push of push's resources. */
+fz_mta_verdict fz_mta_post(fz_mta_job *j, const char *message_id, const char *assertion,
+			   const char *text, size_t len, const json_t *push);
+/* mta_forward.c: SPEC §9. */
+fz_mta_verdict fz_mta_forward(fz_mta_job *j);
 /* mta_fetch.c: SPEC §8.1-8.2, §8.4. */
 fz_mta_verdict fz_mta_fetch(fz_mta_job *j);
 /* mta_notice.c: the delivery-failure notice in the sender's inbox once

@@ -127,22 +127,14 @@ static fz_code domain_copy(fz_mta_job *j, const json_t *doc, json_t **copy,
 	return *text ? FZ_OK : fz_fail(err, FZ_ENOMEM, "out of memory");
 }
 
-fz_mta_verdict fz_mta_transfer(fz_mta_job *j)
+fz_mta_verdict fz_mta_post(fz_mta_job *j, const char *message_id, const char *assertion,
+			   const char *text, size_t len, const json_t *push)
 {
 	fz_discovery_mbx_info peer;
 	fz_http_client_resp resp;
-	sending s = {0};
-	json_t *doc = NULL, *copy = NULL;
-	const char *text = NULL;
-	size_t len = 0;
+	sending s = {.assertion = assertion, .message_id = message_id};
 	fz_err err = {0};
 
-	if (j->env->dpop_key == NULL)
-		return fz_mta_say(j, FZ_MTA_RETRY, "sending is not configured (mta.dpop_key)");
-	if (fz_mta_load(j, &doc, &s.message_id, &err) != FZ_OK ||
-	    fz_mta_newest_assertion(j, doc, &s.assertion, &err) != FZ_OK ||
-	    domain_copy(j, doc, &copy, &text, &len, &err) != FZ_OK)
-		return fz_mta_error(j, "the message", &err);
 	if (fz_discovery_mbx_for_domain(j->env->disc, j->e->domain, j->arena, &peer, &err) != FZ_OK)
 		return fz_mta_say(j, FZ_MTA_RETRY, "discovery of %s: %s", j->e->domain, err.msg);
 	s.base = peer.base_url;
@@ -152,9 +144,26 @@ fz_mta_verdict fz_mta_transfer(fz_mta_job *j)
 		return fz_mta_say(j, FZ_MTA_RETRY, "%s: %s", s.base, err.msg);
 	if (resp.status != 201 && resp.status != 200)
 		return fz_mta_answer(j, "transfer refused", &resp);
-	fprintf(stderr, "federizer mta: transferred %.200s to %s (%ld)\n", s.message_id,
+	fprintf(stderr, "federizer mta: %s %.200s to %s (%ld)\n",
+		j->e->kind == FZ_QUEUE_FORWARD ? "forwarded" : "transferred", s.message_id,
 		j->e->domain, resp.status);
-	if (resp.status == 201 && push_all(j, &s, copy))
+	if (push != NULL && resp.status == 201 && push_all(j, &s, push))
 		j->done = FZ_QUEUE_FETCHED;
 	return FZ_MTA_DONE;
+}
+
+fz_mta_verdict fz_mta_transfer(fz_mta_job *j)
+{
+	json_t *doc = NULL, *copy = NULL;
+	const char *text = NULL, *message_id = NULL, *assertion = NULL;
+	size_t len = 0;
+	fz_err err = {0};
+
+	if (j->env->dpop_key == NULL)
+		return fz_mta_say(j, FZ_MTA_RETRY, "sending is not configured (mta.dpop_key)");
+	if (fz_mta_load(j, &doc, &message_id, &err) != FZ_OK ||
+	    fz_mta_newest_assertion(j, doc, &assertion, &err) != FZ_OK ||
+	    domain_copy(j, doc, &copy, &text, &len, &err) != FZ_OK)
+		return fz_mta_error(j, "the message", &err);
+	return fz_mta_post(j, message_id, assertion, text, len, copy);
 }

@@ -443,6 +443,10 @@ fz_code fz_mbx_received_find(fz_mbx_store *st, fz_arena *a,
 			     const char *message_id, fz_mbx_msg *out,
 			     fz_err *err);
 
+/* The id of owner's copy of message_id (the newest), or FZ_ENOTFOUND. */
+fz_code fz_mbx_copy_of(fz_mbx_store *st, const char *owner, const char *message_id,
+		       char id[FZ_MBX_ID_LEN + 1], fz_err *err);
+
 /* The origin copy of a message sent from here (the outbox's), and
  * whether it was recalled. FZ_ENOTFOUND (404) when none. */
 fz_code fz_mbx_outbox_find(fz_mbx_store *st, fz_arena *a,

@@ -395,6 +395,31 @@ fz_code fz_mbx_received_find(fz_mbx_store *st, fz_arena *a,
 			"ORDER BY m.created_at LIMIT 1", message_id, out, NULL, err);
 }
 
+fz_code fz_mbx_copy_of(fz_mbx_store *st, const char *owner, const char *message_id,
+		       char id[FZ_MBX_ID_LEN + 1], fz_err *err)
+{
+	sqlite3 *c = fz_db_acquire(st->db);
+	sqlite3_stmt *q;
+	int s;
+	fz_code rc = fz_mbx_prepare(c, &q, err,
+				    "SELECT id FROM messages WHERE owner = ?1 AND message_id = ?2 "
+				    "ORDER BY created_at DESC LIMIT 1", "ss", owner, message_id);
+
+	if (rc == FZ_OK) {
+		s = sqlite3_step(q);
+		if (s == SQLITE_ROW)
+			snprintf(id, FZ_MBX_ID_LEN + 1, "%s", fz_db_col_text(q, 0));
+		else if (s == SQLITE_DONE)
+			rc = fz_fail_http(err, FZ_ENOTFOUND, 404, "not_found",
+					  "no message %.200s", message_id);
+		else
+			rc = fz_db_fail(c, s, "message", err);
+		sqlite3_finalize(q);
+	}
+	fz_db_release(st->db, c);
+	return rc;
+}
+
 fz_code fz_mbx_outbox_find(fz_mbx_store *st, fz_arena *a,
 			   const char *message_id, fz_mbx_msg *out,
 			   bool *recalled, fz_err *err)

@@ -9,6 +9,8 @@
 // to a domain whose MBX is down stays queued and goes once it is up
 // (small retry values). Mail to an unknown user fails at once and puts
 // a delivery-failure notice in Alice's inbox.
+// Bob's auto-forward to Bobby (SPEC §9): refused by his AS's policy, then
+// allowed: MBX2 adds a hop, MBX3 receives it and fetches from MBX1.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -231,5 +233,58 @@ describe('federation end to end (SPEC §7.4-§8, §10)', () => {
     const cid = headerOf(notice.m.document.body.parts[0].headers, 'Content-ID').slice(1, -1);
     assert.match(notice.s.inline[cid].text, /could not be delivered to the recipients at example\.net/);
     assert.match(notice.s.inline[cid].text, /unknown_recipient/);
+  });
+  test('forwarding (SPEC §9): denied by bob\'s AS policy, then allowed: bobby gets it from MBX1', async () => {
+    // bob's rule at MBX2, through the settings API
+    const rule = { enabled: true, to: BOBBY, keep_copy: false };
+    assert.deepEqual(await json(await api(mbx.net, '/api/v1/settings/forwarding', token.bob, {
+      method: 'PUT', body: JSON.stringify(rule), headers: { 'content-type': 'application/json' } }), 200),
+    rule);
+
+    // the AS of example.net refuses: the forward entry fails with its reason
+    as.net.adminOk(['user', 'policy', BOB, '--forwarding', 'deny']);
+    const d1 = await upload(Buffer.from('Not for Bobby\n'), 'text/plain; charset=UTF-8');
+    const denied = await send(`Bob <${BOB}>`, [leaf(d1, 14, 'text/plain; charset=UTF-8', 'inline')],
+      'Forward denied');
+    const deniedMid = headerOf(denied.document.envelope.at(-1).headers, 'Message-ID');
+    await eventually(async () => /forward \d+ to example\.org, attempt 1: token exchange at the own AS: .*forwarding policy of bob@example\.net does not allow forwarding.* \(failed\)/
+      .test(mbx.net.log), 'the forward to fail at the AS');
+
+    // allowed: alice -> bob -> bobby; bobby's MTA fetches from MBX1
+    as.net.adminOk(['user', 'policy', BOB, '--forwarding', 'allow']);
+    const TEXT2 = 'Hi Bob,\nplease pass this on.\n';
+    const d2 = await upload(Buffer.from(TEXT2), 'text/plain; charset=UTF-8');
+    const sent = await send(`Bob <${BOB}>`, [leaf(d2, Buffer.byteLength(TEXT2), 'text/plain; charset=UTF-8', 'inline')],
+      'Forward me');
+    const got = await eventually(async () => {
+      const s = await sync(mbx.org, token.bobby);
+      const m = s.changed.find((c) => subjectOf(c) === 'Forward me');
+      return m && s.inline?.[d2] ? { m, s } : null;
+    }, "bobby's sync to show the forwarded message");
+    assert.equal(got.s.inline[d2].text, TEXT2);
+    // [receipt by MBX3, A_1, forward hop, A_0, origin]: MBX2's receipt is gone
+    const envl = got.m.document.envelope;
+    assert.equal(envl.length, 5);
+    const hop = envl[2].headers;
+    assert.equal(headerOf(hop, 'Forwarded-From'), BOB);
+    assert.equal(headerOf(hop, 'Forwarded-To'), BOBBY);
+    assert.equal(headerOf(hop, 'JWT-Assertion-Digest'), `<${sha(envl[3]['jwt-assertion'])}>`);
+    assert.match(headerOf(envl[0].headers, 'Received'), /^from example\.net by example\.org; /);
+    assert.ok(!got.m.document.envelope.some((e) => e.headers && headerOf(e.headers, 'Forwarded-From') &&
+      headerOf(e.headers, 'Message-ID') === deniedMid), 'the denied message was not forwarded');
+    assert.match(mbx.org.log, new RegExp(`fetched ${d2} \\(\\d+ bytes\\) from example\\.com`));
+    // MBX1 served the forward's target, which discharged the chain (fetch log, mbx_mta_fetch.c)
+    assert.match(mbx.com.log, new RegExp(`serving \\S+ ${d2} to example\\.org`));
+    assert.equal(domainState(await status(sent.id), 'example.org'), undefined); // not a recipient of alice's
+
+    // keep_copy false: bob's copy is gone once forwarded
+    await eventually(async () => !(await sync(mbx.net, token.bob)).changed
+      .some((c) => subjectOf(c) === 'Forward me'), "bob's copy to be dropped");
+    const bobbyAll = await sync(mbx.org, token.bobby);
+    assert.ok(!bobbyAll.changed.some((c) => subjectOf(c) === 'Forward denied'));
+
+    await json(await api(mbx.net, '/api/v1/settings/forwarding', token.bob, {
+      method: 'PUT', body: JSON.stringify({ enabled: false, to: '', keep_copy: true }),
+      headers: { 'content-type': 'application/json' } }), 200);
   });
 });
