@@ -87,21 +87,13 @@ fz_code fz_as_server_print_routes(const fz_as_config *cfg, FILE *out, fz_err *er
 	/* Registering only stores the context pointer; the handlers that
 	 * would read the store and keys never run: the server never starts. */
 	fz_as as = {.cfg = cfg};
-	fz_http_route_info routes[64];
 	fz_http_server *srv = NULL;
-	size_t i, n;
 	fz_code rc = fz_as_server_new(&as, &srv, err);
 
 	if (rc != FZ_OK)
 		return rc;
-	n = fz_http_server_routes(srv, routes, sizeof(routes) / sizeof(routes[0]));
-	if (n > sizeof(routes) / sizeof(routes[0]))
-		rc = fz_fail(err, FZ_EINTERNAL, "%zu routes, more than listed", n);
-	for (i = 0; rc == FZ_OK && i < n; i++)
-		fprintf(out, "%s %s\n", routes[i].method, routes[i].pattern);
+	rc = fz_http_server_print_routes(srv, out, err);
 	fz_http_server_free(srv);
-	if (rc == FZ_OK && fflush(out) != 0)
-		rc = fz_fail(err, FZ_EIO, "cannot write the routes");
 	return rc;
 }
 

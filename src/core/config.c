@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "url.h"
+
 struct fz_cfg_node {
 	fz_cfg_kind kind;
 	size_t line;      /* 1-based */
@@ -619,4 +621,40 @@ fz_code fz_cfg_hostport(const fz_cfg *cfg, const fz_cfg_node *map,
 	*host = h;
 	*port = (uint16_t)p;
 	return FZ_OK;
+}
+
+fz_code fz_cfg_root_url(const fz_cfg_node *map, const char *key,
+			const char **out, fz_err *err)
+{
+	const fz_cfg_node *n;
+	fz_url u;
+	fz_err uerr = {0};
+	fz_code rc = fz_cfg_string(map, key, true, out, err);
+
+	if (rc != FZ_OK)
+		return rc;
+	n = fz_cfg_get(map, key);
+	if (fz_url_parse(*out, strlen(*out), &u, &uerr) != FZ_OK)
+		return fz_cfg_fail(n, err, "not a URL: %s", uerr.msg);
+	if (strcmp(u.scheme, "https") != 0)
+		rc = fz_cfg_fail(n, err, "must be an https URL");
+	else if (u.query != NULL || u.fragment != NULL)
+		rc = fz_cfg_fail(n, err, "must have no query or fragment");
+	else if (strcmp(u.path, "/") != 0)
+		rc = fz_cfg_fail(n, err, "must have no path: the server is at the root of its host");
+	fz_url_clear(&u);
+	return rc;
+}
+
+fz_code fz_cfg_tls(const fz_cfg_node *map, const char **cert, const char **key,
+		   fz_err *err)
+{
+	const fz_cfg_node *tls;
+	fz_code rc = fz_cfg_map(map, "tls", true, &tls, err);
+
+	if (rc == FZ_OK)
+		rc = fz_cfg_string(tls, "cert", true, cert, err);
+	if (rc == FZ_OK)
+		rc = fz_cfg_string(tls, "key", true, key, err);
+	return rc;
 }

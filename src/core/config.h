@@ -84,6 +84,14 @@ fz_code fz_cfg_strings(const fz_cfg *cfg, const fz_cfg_node *map,
 		       const char *key, bool required, const char ***out,
 		       size_t *count, fz_err *err);
 
+/* An https URL with no query, no fragment and no path but "/" (RFC 8414
+ * §2 for an issuer; our servers sit at the root of their host). */
+fz_code fz_cfg_root_url(const fz_cfg_node *map, const char *key,
+			const char **out, fz_err *err);
+/* The required `tls: {cert, key}` block of a server. */
+fz_code fz_cfg_tls(const fz_cfg_node *map, const char **cert, const char **key,
+		   fz_err *err);
+
 /* Fails on the first key of any mapping that no getter read. */
 fz_code fz_cfg_check_unused(const fz_cfg *cfg, fz_err *err);
 

@@ -11,7 +11,6 @@
 #include <strings.h>
 
 #include "jwk.h"
-#include "url.h"
 
 /* 1 day in seconds: the lowest bound worth a refresh token. */
 #define DAY 86400
@@ -56,42 +55,6 @@ static void defaults(fz_as_config *c)
 	c->dpop.nonce_ttl = FZ_AS_DPOP_NONCE_TTL_DEFAULT;
 	c->client_assertion_max_lifetime = FZ_AS_CLIENT_ASSERTION_MAX_LIFETIME_DEFAULT;
 	fz_jose_config_defaults(&c->jose);
-}
-
-/* RFC 8414 §2: https, no query, no fragment. Our endpoints sit at the
- * root of the host, so the issuer may have no path but "/". */
-static fz_code read_issuer(fz_as_config *c, const fz_cfg_node *root, fz_err *err)
-{
-	const fz_cfg_node *n;
-	fz_url u;
-	fz_err uerr = {0};
-	fz_code rc = fz_cfg_string(root, "issuer", true, &c->issuer, err);
-
-	if (rc != FZ_OK)
-		return rc;
-	n = fz_cfg_get(root, "issuer");
-	if (fz_url_parse(c->issuer, strlen(c->issuer), &u, &uerr) != FZ_OK)
-		return fz_cfg_fail(n, err, "not a URL: %s", uerr.msg);
-	if (strcmp(u.scheme, "https") != 0)
-		rc = fz_cfg_fail(n, err, "must be an https URL");
-	else if (u.query != NULL || u.fragment != NULL)
-		rc = fz_cfg_fail(n, err, "must have no query or fragment (RFC 8414 §2)");
-	else if (strcmp(u.path, "/") != 0)
-		rc = fz_cfg_fail(n, err, "must have no path: the AS serves its endpoints at the root");
-	fz_url_clear(&u);
-	return rc;
-}
-
-static fz_code read_tls(fz_as_config *c, const fz_cfg_node *root, fz_err *err)
-{
-	const fz_cfg_node *tls;
-	fz_code rc = fz_cfg_map(root, "tls", true, &tls, err);
-
-	if (rc == FZ_OK)
-		rc = fz_cfg_string(tls, "cert", true, &c->tls_cert, err);
-	if (rc == FZ_OK)
-		rc = fz_cfg_string(tls, "key", true, &c->tls_key, err);
-	return rc;
 }
 
 static fz_code read_keys(fz_as_config *c, const fz_cfg_node *root, fz_err *err)
@@ -262,10 +225,10 @@ static fz_code read_top(fz_as_config *c, fz_err *err)
 	const fz_cfg_node *root = fz_cfg_root(c->cfg);
 	fz_code rc;
 
-	if ((rc = read_issuer(c, root, err)) ||
+	if ((rc = fz_cfg_root_url(root, "issuer", &c->issuer, err)) ||
 	    (rc = fz_cfg_hostport(c->cfg, root, "listen", false, &c->listen_host,
 				  &c->listen_port, err)) ||
-	    (rc = read_tls(c, root, err)) ||
+	    (rc = fz_cfg_tls(root, &c->tls_cert, &c->tls_key, err)) ||
 	    (rc = fz_cfg_string(root, "database", true, &c->database, err)) ||
 	    (rc = read_keys(c, root, err)) ||
 	    (rc = read_domains(c, root, err)) ||

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "url.h"
 
 #define KIB 1024ULL
 #define MIB (1024ULL * 1024)
@@ -54,43 +53,6 @@ static void defaults(fz_mbx_config *c)
 	};
 	fz_limits_default(&c->document);
 	fz_jose_config_defaults(&c->jose);
-}
-
-/* An https URL with no query, no fragment and no path but "/": the MBX
- * serves its API and the webmail at the root of its host. */
-static fz_code read_root_url(const fz_cfg_node *root, const char *key,
-			     const char **out, fz_err *err)
-{
-	const fz_cfg_node *n;
-	fz_url u;
-	fz_err uerr = {0};
-	fz_code rc = fz_cfg_string(root, key, true, out, err);
-
-	if (rc != FZ_OK)
-		return rc;
-	n = fz_cfg_get(root, key);
-	if (fz_url_parse(*out, strlen(*out), &u, &uerr) != FZ_OK)
-		return fz_cfg_fail(n, err, "not a URL: %s", uerr.msg);
-	if (strcmp(u.scheme, "https") != 0)
-		rc = fz_cfg_fail(n, err, "must be an https URL");
-	else if (u.query != NULL || u.fragment != NULL)
-		rc = fz_cfg_fail(n, err, "must have no query or fragment");
-	else if (strcmp(u.path, "/") != 0)
-		rc = fz_cfg_fail(n, err, "must have no path: the server is at the root of its host");
-	fz_url_clear(&u);
-	return rc;
-}
-
-static fz_code read_tls(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err)
-{
-	const fz_cfg_node *tls;
-	fz_code rc = fz_cfg_map(root, "tls", true, &tls, err);
-
-	if (rc == FZ_OK)
-		rc = fz_cfg_string(tls, "cert", true, &c->tls_cert, err);
-	if (rc == FZ_OK)
-		rc = fz_cfg_string(tls, "key", true, &c->tls_key, err);
-	return rc;
 }
 
 static fz_code read_mta(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err)
@@ -254,14 +216,14 @@ static fz_code read_top(fz_mbx_config *c, fz_err *err)
 	const fz_cfg_node *root = fz_cfg_root(c->cfg);
 	fz_code rc;
 
-	if ((rc = read_root_url(root, "base_url", &c->base_url, err)) ||
+	if ((rc = fz_cfg_root_url(root, "base_url", &c->base_url, err)) ||
 	    (rc = fz_cfg_hostport(c->cfg, root, "listen", false, &c->listen_host,
 				  &c->listen_port, err)) ||
-	    (rc = read_tls(c, root, err)) ||
+	    (rc = fz_cfg_tls(root, &c->tls_cert, &c->tls_key, err)) ||
 	    (rc = fz_cfg_string(root, "database", true, &c->database, err)) ||
 	    (rc = fz_cfg_string(root, "blobs", true, &c->blobs, err)) ||
 	    (rc = read_domains(c, root, err)) ||
-	    (rc = read_root_url(root, "authorization_server", &c->authorization_server, err)) ||
+	    (rc = fz_cfg_root_url(root, "authorization_server", &c->authorization_server, err)) ||
 	    (rc = read_mta(c, root, err)) ||
 	    (rc = fz_cfg_string(root, "webmail", false, &c->webmail, err)) ||
 	    (rc = fz_cfg_string(root, "docs_file", false, &c->docs_file, err)) ||

@@ -84,21 +84,13 @@ fz_code fz_mbx_server_print_routes(const fz_mbx_config *cfg, FILE *out, fz_err *
 	/* Registering only stores the context pointer (and reads cfg): the
 	 * handlers that would open the store never run, nothing listens. */
 	fz_mbx m = {.cfg = cfg};
-	fz_http_route_info routes[64];
 	fz_http_server *srv = NULL;
-	size_t i, n;
 	fz_code rc = fz_mbx_server_new(&m, &srv, err);
 
 	if (rc != FZ_OK)
 		return rc;
-	n = fz_http_server_routes(srv, routes, sizeof(routes) / sizeof(routes[0]));
-	if (n > sizeof(routes) / sizeof(routes[0]))
-		rc = fz_fail(err, FZ_EINTERNAL, "%zu routes, more than listed", n);
-	for (i = 0; rc == FZ_OK && i < n; i++)
-		fprintf(out, "%s %s\n", routes[i].method, routes[i].pattern);
+	rc = fz_http_server_print_routes(srv, out, err);
 	fz_http_server_free(srv);
-	if (rc == FZ_OK && fflush(out) != 0)
-		rc = fz_fail(err, FZ_EIO, "cannot write the routes");
 	return rc;
 }
 

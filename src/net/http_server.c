@@ -203,6 +203,19 @@ size_t fz_http_server_routes(const fz_http_server *s, fz_http_route_info *out,
 	return s->router.count;
 }
 
+fz_code fz_http_server_print_routes(const fz_http_server *s, FILE *out,
+				    fz_err *err)
+{
+	const fz_router *r = &s->router;
+	size_t i;
+
+	for (i = 0; i < r->count; i++)
+		fprintf(out, "%s %s\n", r->routes[i].def.method, r->routes[i].def.pattern);
+	if (fflush(out) != 0)
+		return fz_fail(err, FZ_EIO, "cannot write the routes");
+	return FZ_OK;
+}
+
 static fz_code read_pem(const char *path, char **out, size_t *len, fz_err *err)
 {
 	struct stat st;

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arena.h"
 #include "err.h"
@@ -164,6 +165,11 @@ fz_code fz_http_server_add(fz_http_server *s, const char *method,
  * route not listed): writes up to max into out, returns how many exist. */
 size_t fz_http_server_routes(const fz_http_server *s, fz_http_route_info *out,
 			     size_t max);
+
+/* Writes "METHOD PATTERN" lines, one per registered route, to out: what
+ * a test compares with the API documents. */
+fz_code fz_http_server_print_routes(const fz_http_server *s, FILE *out,
+				    fz_err *err);
 
 /* Reads the TLS files and starts listening. */
 fz_code fz_http_server_start(fz_http_server *s, fz_err *err);
