@@ -658,3 +658,34 @@ fz_code fz_cfg_tls(const fz_cfg_node *map, const char **cert, const char **key,
 		rc = fz_cfg_string(tls, "key", true, key, err);
 	return rc;
 }
+
+/* Bounds of the jose block: a leeway up to FZ_JOSE_LEEWAY_MAX, a proof
+ * window of at most an hour, token and proof sizes a server can hold. */
+#define CFG_DPOP_WINDOW_MAX 3600
+#define CFG_JWS_BYTES_MIN 1024
+#define CFG_JWS_BYTES_MAX (1024 * 1024)
+#define CFG_DPOP_BYTES_MIN 512
+#define CFG_DPOP_BYTES_MAX (64 * 1024)
+
+fz_code fz_cfg_jose(const fz_cfg_node *map, fz_jose_config *j, fz_err *err)
+{
+	const fz_cfg_node *m;
+	uint64_t leeway = (uint64_t)j->leeway, window = (uint64_t)j->dpop_iat_window;
+	uint64_t jws = j->jws_max_bytes, dpop = j->dpop_max_bytes;
+	fz_code rc = fz_cfg_map(map, "jose", false, &m, err);
+
+	if (rc != FZ_OK || m == NULL)
+		return rc;
+	if ((rc = fz_cfg_uint(m, "leeway", 0, FZ_JOSE_LEEWAY_MAX, &leeway, err)) ||
+	    (rc = fz_cfg_uint(m, "dpop_iat_window", 1, CFG_DPOP_WINDOW_MAX, &window, err)) ||
+	    (rc = fz_cfg_uint(m, "max_jws_bytes", CFG_JWS_BYTES_MIN, CFG_JWS_BYTES_MAX,
+			      &jws, err)) ||
+	    (rc = fz_cfg_uint(m, "max_dpop_bytes", CFG_DPOP_BYTES_MIN, CFG_DPOP_BYTES_MAX,
+			      &dpop, err)))
+		return rc;
+	j->leeway = (int64_t)leeway;
+	j->dpop_iat_window = (int64_t)window;
+	j->jws_max_bytes = (size_t)jws;
+	j->dpop_max_bytes = (size_t)dpop;
+	return FZ_OK;
+}

@@ -92,6 +92,11 @@ fz_code fz_cfg_root_url(const fz_cfg_node *map, const char *key,
 fz_code fz_cfg_tls(const fz_cfg_node *map, const char **cert, const char **key,
 		   fz_err *err);
 
+/* The optional `jose:` block over the defaults already in j: leeway,
+ * dpop_iat_window, max_jws_bytes, max_dpop_bytes. Both servers verify
+ * JWTs and DPoP proofs, so both take all four. */
+fz_code fz_cfg_jose(const fz_cfg_node *map, fz_jose_config *j, fz_err *err);
+
 /* Fails on the first key of any mapping that no getter read. */
 fz_code fz_cfg_check_unused(const fz_cfg *cfg, fz_err *err);
 

@@ -198,27 +198,6 @@ static fz_code read_client_auth(fz_as_config *c, const fz_cfg_node *root,
 			   &c->client_assertion_max_lifetime, err);
 }
 
-static fz_code read_jose(fz_as_config *c, const fz_cfg_node *root, fz_err *err)
-{
-	fz_jose_config *j = &c->jose;
-	const fz_cfg_node *m;
-	uint64_t leeway = (uint64_t)j->leeway, window = (uint64_t)j->dpop_iat_window;
-	uint64_t jws = j->jws_max_bytes, dpop = j->dpop_max_bytes;
-	fz_code rc = fz_cfg_map(root, "jose", false, &m, err);
-
-	if (rc != FZ_OK || m == NULL)
-		return rc;
-	if ((rc = fz_cfg_uint(m, "leeway", 0, FZ_JOSE_LEEWAY_MAX, &leeway, err)) ||
-	    (rc = fz_cfg_uint(m, "dpop_iat_window", 1, 3600, &window, err)) ||
-	    (rc = fz_cfg_uint(m, "max_jws_bytes", 1024, 1024 * 1024, &jws, err)) ||
-	    (rc = fz_cfg_uint(m, "max_dpop_bytes", 512, 64 * 1024, &dpop, err)))
-		return rc;
-	j->leeway = (int64_t)leeway;
-	j->dpop_iat_window = (int64_t)window;
-	j->jws_max_bytes = (size_t)jws;
-	j->dpop_max_bytes = (size_t)dpop;
-	return FZ_OK;
-}
 
 static fz_code read_top(fz_as_config *c, fz_err *err)
 {
@@ -240,7 +219,7 @@ static fz_code read_top(fz_as_config *c, fz_err *err)
 	    (rc = read_tokens(c, root, err)) || (rc = read_limits(c, root, err)) ||
 	    (rc = read_login(c, root, err)) || (rc = read_dpop(c, root, err)) ||
 	    (rc = read_client_auth(c, root, err)) ||
-	    (rc = read_jose(c, root, err)))
+	    (rc = fz_cfg_jose(root, &c->jose, err)))
 		return rc;
 	return fz_cfg_check_unused(c->cfg, err);
 }

@@ -194,22 +194,6 @@ static fz_code read_queue(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err
 	return FZ_OK;
 }
 
-static fz_code read_jose(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err)
-{
-	fz_jose_config *j = &c->jose;
-	const fz_cfg_node *m;
-	uint64_t leeway = (uint64_t)j->leeway, jws = j->jws_max_bytes;
-	fz_code rc = fz_cfg_map(root, "jose", false, &m, err);
-
-	if (rc != FZ_OK || m == NULL)
-		return rc;
-	if ((rc = fz_cfg_uint(m, "leeway", 0, FZ_JOSE_LEEWAY_MAX, &leeway, err)) ||
-	    (rc = fz_cfg_uint(m, "max_jws_bytes", 1024, MIB, &jws, err)))
-		return rc;
-	j->leeway = (int64_t)leeway;
-	j->jws_max_bytes = (size_t)jws;
-	return FZ_OK;
-}
 
 static fz_code read_top(fz_mbx_config *c, fz_err *err)
 {
@@ -236,7 +220,7 @@ static fz_code read_top(fz_mbx_config *c, fz_err *err)
 	    (rc = fz_cfg_uint(root, "maintenance_interval", 1, 86400,
 			      &c->maintenance_interval, err)) ||
 	    (rc = read_limits(c, root, err)) || (rc = read_queue(c, root, err)) ||
-	    (rc = read_jose(c, root, err)))
+	    (rc = fz_cfg_jose(root, &c->jose, err)))
 		return rc;
 	return fz_cfg_check_unused(c->cfg, err);
 }

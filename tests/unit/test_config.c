@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_mbx.h"
 
 #define BASE "issuer: https://as.example.com/\n"       \
 	     "tls: {cert: /etc/fz/cert.pem, key: /etc/fz/key.pem}\n" \
@@ -325,10 +326,37 @@ static void test_dns_names(void **state)
 					   66));
 }
 
+/* The Mailbox verifies DPoP proofs on /mta/v1 too: its jose block takes
+ * the same four limits as the AS's, through the same reader. */
+static void test_mbx_jose_block(void **state)
+{
+	static const char yaml[] =
+		"base_url: https://mbx.example.com/\n"
+		"listen: 127.0.0.1:8443\n"
+		"tls: {cert: c.pem, key: k.pem}\n"
+		"database: mbx.db\n"
+		"blobs: blobs\n"
+		"domains: [example.com]\n"
+		"authorization_server: https://as.example.com/\n"
+		"mta: {client_id: mta.example.com}\n"
+		"jose: {leeway: 5, dpop_iat_window: 20, max_jws_bytes: 4096, max_dpop_bytes: 2048}\n";
+	fz_mbx_config c;
+	fz_err err = {0};
+
+	(void)state;
+	assert_int_equal(fz_mbx_config_parse(yaml, sizeof(yaml) - 1, &c, &err), FZ_OK);
+	assert_int_equal(c.jose.leeway, 5);
+	assert_int_equal(c.jose.dpop_iat_window, 20);
+	assert_int_equal(c.jose.jws_max_bytes, 4096);
+	assert_int_equal(c.jose.dpop_max_bytes, 2048);
+	fz_mbx_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_mbx_jose_block),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_required),
