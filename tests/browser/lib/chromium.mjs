@@ -33,7 +33,9 @@ export const HOST_RULES = 'MAP *.example.com 127.0.0.1, MAP *.example.net 127.0.
   + 'MAP *.example.org 127.0.0.1';
 
 // pins: certificate files (PEM) whose keys chromium is to accept.
-export async function launchChromium({ pins = [] } = {}) {
+// hostRules: the names to map (HOST_RULES), or null for none: the demo's
+// names are under .localhost, which chromium resolves to loopback itself.
+export async function launchChromium({ pins = [], hostRules = HOST_RULES } = {}) {
   const args = [
     '--no-sandbox',
     '--disable-gpu',
@@ -42,8 +44,8 @@ export async function launchChromium({ pins = [] } = {}) {
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
-    `--host-resolver-rules=${HOST_RULES}`,
   ];
+  if (hostRules) args.push(`--host-resolver-rules=${hostRules}`);
   if (pins.length) args.push(`--ignore-certificate-errors-spki-list=${pins.map(spkiHash).join(',')}`);
   // headless: playwright adds --headless and a fresh --user-data-dir.
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args, timeout: 60_000 });
