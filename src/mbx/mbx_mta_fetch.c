@@ -193,6 +193,7 @@ static fz_code serve(fetch *f, fz_err *err)
 	uint64_t size = 0;
 	int fd = -1;
 	fz_err why = {0};
+	const char *range;
 	fz_code rc = part_type(f, err);
 
 	if (rc == FZ_OK && fz_blob_open(f->m->blobs, f->digest, &fd, &size, &why) != FZ_OK)
@@ -212,8 +213,10 @@ static fz_code serve(fetch *f, fz_err *err)
 		close(fd);
 		return rc;
 	}
-	fprintf(stderr, "federizer mbx: serving %.200s %.43s to %s\n", f->mid, f->digest,
-		f->domain);
+	range = fz_http_req_header(f->req, "Range");
+	/* the Range shows a fetch resumed after a break */
+	fprintf(stderr, "federizer mbx: serving %.200s %.43s to %s%s%.40s%s\n", f->mid, f->digest,
+		f->domain, range ? " (" : "", range ? range : "", range ? ")" : "");
 	fz_http_req_set_log_id(f->req, f->mid);
 	return fz_http_respond_file(f->req, f->type, fd, size, err);
 }

@@ -20,8 +20,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "delivery.h"
 #include "envelope.h"
 #include "jwt.h"
+#include "mbx_store_mta.h"
 
 #define RECEIVED_DATE_MAX 64
 
@@ -274,8 +276,11 @@ static void rfc5322_now(char *out, size_t size)
 	strftime(out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-/* The copy for recipients of domain: the receipt block on top. */
-static fz_code copy_for(rcv *r, const char *domain, const char **out, fz_err *err)
+/* The copy for the local recipient owner of domain: the receipt block on
+ * top, and the Bcc only when owner is named there (SPEC §7.4: the
+ * sender's copy for the domain still names every Bcc of it). */
+static fz_code copy_for(rcv *r, const char *domain, const char *owner, const char **out,
+			fz_err *err)
 {
 	char jad[FZ_DIGEST_HDR_SIZE], date[RECEIVED_DATE_MAX];
 	json_t *doc = NULL, *receipt = NULL;
@@ -290,8 +295,10 @@ static fz_code copy_for(rcv *r, const char *domain, const char **out, fz_err *er
 	if (received != NULL)
 		receipt = json_pack("{s:[{s:s},{s:s},{s:s}]}", "headers", "Message-ID", r->mid,
 				    "JWT-Assertion-Digest", jad, "Received", received);
-	if (receipt != NULL)
-		doc = json_deep_copy(r->doc);
+	if (receipt != NULL && (rc = fz_delivery_copy(r->doc, domain, owner, &doc, err)) != FZ_OK) {
+		json_decref(receipt);
+		return rc;
+	}
 	/* insert_new takes the receipt whatever it answers */
 	if (doc == NULL || json_array_insert_new(json_object_get(doc, "envelope"), 0, receipt)) {
 		if (doc == NULL)
@@ -307,30 +314,18 @@ static fz_code copy_for(rcv *r, const char *domain, const char **out, fz_err *er
 	return rc;
 }
 
-/* One document per recipient domain (a multi-domain MBX names each in
- * its Received), shared by that domain's recipients. */
+/* One document per local recipient: the same but for the Bcc. */
 static fz_code documents(rcv *r, const char *const *owners, size_t n,
 			 const char ***out, fz_err *err)
 {
 	const char **docs = fz_arena_calloc(r->req->arena, n + 1, sizeof(*docs));
-	const char *di, *dj;
-	size_t i, j;
+	size_t i;
 	fz_code rc = FZ_OK;
 
 	if (docs == NULL)
 		return fz_fail(err, FZ_ENOMEM, "out of memory");
-	for (i = 0; i < n && rc == FZ_OK; i++) {
-		di = strrchr(owners[i], '@') + 1;
-		for (j = 0; j < i; j++) {
-			dj = strrchr(owners[j], '@') + 1;
-			if (strcmp(di, dj) == 0)
-				break;
-		}
-		if (j < i)
-			docs[i] = docs[j];
-		else
-			rc = copy_for(r, di, &docs[i], err);
-	}
+	for (i = 0; i < n && rc == FZ_OK; i++)
+		rc = copy_for(r, strrchr(owners[i], '@') + 1, owners[i], &docs[i], err);
 	*out = docs;
 	return rc;
 }
@@ -373,11 +368,15 @@ static fz_code parts(rcv *r, fz_mbx_part **out, size_t *n, fz_err *err)
  * becomes a forward entry for the MTA (the copy, the target's domain).
  * Queued after the delivery committed: a crash between the two loses
  * the forward, not the mail. Failures are logged, the delivery stands. */
-static void queue_forwards(rcv *r, const char *const *owners, size_t n)
+/* *any: a forward was queued (the caller wakes the worker, once the
+ * fetches are settled); *gone: owners forwarding without a copy. */
+static void queue_forwards(rcv *r, const char *const *owners, size_t n, bool *any,
+			   size_t *gone)
 {
-	bool any = false;
 	size_t i;
 
+	*any = false;
+	*gone = 0;
 	for (i = 0; i < n; i++) {
 		fz_mbx_forwarding f;
 		char id[FZ_MBX_ID_LEN + 1], dom[FZ_DOMAIN_MAX + 1];
@@ -400,10 +399,37 @@ static void queue_forwards(rcv *r, const char *const *owners, size_t n)
 		}
 		fprintf(stderr, "federizer mbx: forward of %.200s for %s to %s queued\n", r->mid,
 			owners[i], f.target);
-		any = true;
+		*any = true;
+		*gone += f.keep_copy ? 0 : 1;
 	}
-	if (any)
-		fz_mbx_queued(r->m);
+}
+
+#define FETCH_NOT_NEEDED "not needed: every local copy is forwarded without a copy kept"
+
+/* SPEC §7.7: the sender pushes the parts up to its push size right after
+ * this answer; their fetches wait the time a push may take (our own
+ * queue.timeout and queue.push_max_bytes stand for the peer's), so the
+ * pull does not race the push. Failing, they are only fetched at once. */
+static void postpone_pushed(rcv *r, int64_t now)
+{
+	const fz_mbx_queue_config *q = &r->m->cfg->queue;
+	fz_err err = {0};
+
+	if (q->push_max_bytes == 0)
+		return;
+	if (fz_mbx_fetch_postpone(r->m->store, r->mid, q->push_max_bytes, now,
+				  now + (int64_t)q->timeout, &err) != FZ_OK)
+		fprintf(stderr, "federizer mbx: fetches of %.200s not put off: %s\n", r->mid,
+			err.msg);
+}
+
+static void cancel_fetches(rcv *r, int64_t now)
+{
+	fz_err err = {0};
+
+	if (fz_mbx_fetch_cancel(r->m->store, r->mid, FETCH_NOT_NEEDED, now, &err) != FZ_OK)
+		fprintf(stderr, "federizer mbx: fetches of %.200s not cancelled: %s\n", r->mid,
+			err.msg);
 }
 
 static fz_code deliver(rcv *r, fz_err *err)
@@ -414,7 +440,8 @@ static fz_code deliver(rcv *r, fz_err *err)
 	const char **owners = NULL, **docs = NULL;
 	fz_mbx_delivered out;
 	fz_mbx_part *pv = NULL;
-	size_t i;
+	size_t i, gone = 0;
+	bool forwards = false;
 	fz_code rc = local_recipients(r, &owners, &d.nowners, err);
 
 	if (rc == FZ_OK)
@@ -432,10 +459,17 @@ static fz_code deliver(rcv *r, fz_err *err)
 		return rc;
 	for (i = 0; i < out.nvisible; i++)
 		fz_mbx_notify_changed(r->m->notify, out.visible[i]);
-	if (out.fetches > 0)
-		fz_mbx_queued(r->m);
+	/* only the origin pushes: a forwarding MBX has no bytes (mta_forward.c) */
+	if (out.fetches > 0 && r->chain.n == 1)
+		postpone_pushed(r, d.now);
 	if (out.added > 0)
-		queue_forwards(r, owners, d.nowners);
+		queue_forwards(r, owners, d.nowners, &forwards, &gone);
+	/* SPEC §9: forwarded without a copy, the resources are the next
+	 * domain's to fetch, not ours; settled before the worker wakes */
+	if (out.fetches > 0 && gone == d.nowners)
+		cancel_fetches(r, d.now);
+	if (out.fetches > 0 || forwards)
+		fz_mbx_queued(r->m);
 	fprintf(stderr, "federizer mbx: received %.200s from %s: %zu cop%s, %zu fetch%s queued\n",
 		r->mid, r->sender, out.added, out.added == 1 ? "y" : "ies", out.fetches,
 		out.fetches == 1 ? "" : "es");

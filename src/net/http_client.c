@@ -32,6 +32,8 @@ struct transfer {
 	fz_http_client_resp *resp;
 	int out_fd;
 	int (*sink)(void *ctx, const void *data, size_t n);
+	int (*sink_begin)(void *ctx, long status);
+	bool sink_begun;
 	void *sink_ctx;
 	CURL *curl;      /* for the status, when a sink is set */
 	size_t cap_headers;
@@ -134,12 +136,19 @@ static bool grow_body(struct transfer *t, size_t need)
 }
 
 /* Only a 2xx body goes to the sink; headers are in when the body starts. */
-static bool sink_status(const struct transfer *t)
+static bool sink_status(const struct transfer *t, long *code)
 {
-	long code = 0;
+	*code = 0;
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, code);
+	return *code >= 200 && *code < 300;
+}
 
-	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-	return code >= 200 && code < 300;
+static bool sink_begin(struct transfer *t, long code)
+{
+	if (t->sink_begun || t->sink_begin == NULL)
+		return true;
+	t->sink_begun = true;
+	return t->sink_begin(t->sink_ctx, code) == 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *cls)
@@ -147,8 +156,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *cls)
 	struct transfer *t = cls;
 	size_t n = size * nmemb, off = 0;
 	ssize_t w;
+	long code;
 
-	if (t->sink != NULL && sink_status(t)) {
+	if (t->sink != NULL && sink_status(t, &code)) {
+		if (!sink_begin(t, code)) {
+			stop(t, FZ_EIO, "the download's sink refused it");
+			return 0;
+		}
 		if (t->resp->written + n > t->cfg->max_download_bytes) {
 			stop(t, FZ_ELIMIT, "download exceeds max_download_bytes");
 			return 0;
@@ -436,7 +450,7 @@ fz_code fz_http_client_request(fz_http_client *c, fz_arena *arena,
 {
 	struct transfer t = {.cfg = &c->cfg, .arena = arena, .resp = resp,
 			     .out_fd = rq->out_fd, .sink = rq->sink,
-			     .sink_ctx = rq->sink_ctx, .curl = c->curl};
+			     .sink_begin = rq->sink_begin, .sink_ctx = rq->sink_ctx, .curl = c->curl};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL, *resolve = NULL, *unpin = NULL;
 	CURLcode cc;

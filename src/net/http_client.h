@@ -60,6 +60,11 @@ typedef struct fz_http_client_req {
 	 * bodies of other statuses are buffered as usual so their errors can
 	 * be read. A sink returning non-zero stops the transfer (FZ_EIO). */
 	int (*sink)(void *ctx, const void *data, size_t n);
+	/* Optional, with sink: called once with the status before the first
+	 * byte of a 2xx body reaches the sink (a resumed download learns
+	 * whether the server sent a 206 from where it asked or the whole
+	 * resource again). Non-zero stops the transfer (FZ_EIO). */
+	int (*sink_begin)(void *ctx, long status);
 	void *sink_ctx;
 	/* Optional: where to connect, as "host:port:address[,address...]"
 	 * (CURLOPT_RESOLVE form, IPv6 addresses in brackets), for a host the

@@ -27,8 +27,12 @@ struct fz_blob_put {
 	fz_sha256 *hash;
 	uint64_t size, max;
 	put_phase phase;
+	bool keep; /* abort leaves the bytes (a resumable put) */
 	fz_digest_str digest;
 };
+
+/* Hashing the bytes a resumed put already has, this many at a time. */
+#define REHASH_CHUNK (64 * 1024)
 
 fz_code fz_blob_full(fz_err *err, const char *what)
 {
@@ -158,7 +162,9 @@ void fz_blob_put_abort(fz_blob_put *p)
 {
 	if (p == NULL)
 		return;
-	if (p->tmp != NULL)
+	if (p->tmp != NULL && p->keep && p->phase == PUT_WRITING)
+		p->s->ops->tmp_keep(p->tmp);
+	else if (p->tmp != NULL)
 		p->s->ops->tmp_discard(p->tmp);
 	fz_sha256_free(p->hash);
 	free(p);
@@ -172,6 +178,88 @@ void fz_blob_put_abort_cb(void *p)
 uint64_t fz_blob_put_size(const fz_blob_put *p)
 {
 	return p->size;
+}
+
+bool fz_blob_put_writing(const fz_blob_put *p)
+{
+	return p->phase == PUT_WRITING;
+}
+
+void fz_blob_put_keep(fz_blob_put *p)
+{
+	p->keep = true;
+}
+
+fz_code fz_blob_put_restart(fz_blob_put *p, fz_err *err)
+{
+	fz_code rc;
+
+	if (p->phase != PUT_WRITING)
+		return fz_fail(err, FZ_EINTERNAL, "blob put: restart after the end");
+	rc = p->s->ops->tmp_truncate(p->tmp, err);
+	if (rc != FZ_OK) {
+		p->phase = PUT_SPOILED;
+		return rc;
+	}
+	fz_sha256_free(p->hash);
+	p->size = 0;
+	if ((p->hash = fz_sha256_new()) == NULL) {
+		p->phase = PUT_SPOILED;
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	}
+	return FZ_OK;
+}
+
+/* The hash over the n bytes a resumed temporary object has. */
+static fz_code rehash(fz_blob_put *p, uint64_t n, fz_err *err)
+{
+	char *buf = malloc(REHASH_CHUNK);
+	size_t got = 0;
+	fz_code rc = FZ_OK;
+
+	if (buf == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	while (rc == FZ_OK && p->size < n) {
+		rc = p->s->ops->tmp_read(p->tmp, p->size, buf, REHASH_CHUNK, &got, err);
+		if (rc == FZ_OK && got == 0)
+			rc = fz_fail(err, FZ_EIO, "blob store: a partial file shrank");
+		if (rc == FZ_OK) {
+			fz_sha256_update(p->hash, buf, got);
+			p->size += got;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+fz_code fz_blob_put_resume(fz_blob_store *s, const char *expected,
+			   uint64_t max_bytes, fz_blob_put **out, fz_err *err)
+{
+	fz_blob_put *p = NULL;
+	uint64_t have = 0;
+	fz_code rc = fz_blob_check_name(expected, err);
+
+	*out = NULL;
+	if (rc != FZ_OK)
+		return rc;
+	if ((p = calloc(1, sizeof(*p))) == NULL || (p->hash = fz_sha256_new()) == NULL) {
+		free(p);
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	}
+	p->s = s;
+	p->max = max_bytes;
+	rc = s->ops->tmp_resume(s->impl, expected, &p->tmp, &have, err);
+	/* more than the part may have cannot be its first bytes */
+	if (rc == FZ_OK && have > max_bytes)
+		rc = fz_blob_put_restart(p, err);
+	else if (rc == FZ_OK)
+		rc = rehash(p, have, err);
+	if (rc != FZ_OK) {
+		fz_blob_put_abort(p);
+		return rc;
+	}
+	*out = p;
+	return FZ_OK;
 }
 
 fz_code fz_blob_open(fz_blob_store *s, const char *digest, int *fd,

@@ -48,6 +48,9 @@ typedef struct fz_blob_put fz_blob_put;
  * the digest's first four characters. */
 #define FZ_BLOB_TMP_DIR "tmp"
 #define FZ_BLOB_TMP_PREFIX "put-"
+/* Resumable puts (a fetch from another domain) keep their bytes across
+ * attempts and restarts in <dir>/tmp/part-<digest expected>. */
+#define FZ_BLOB_PART_PREFIX "part-"
 #define FZ_BLOB_DIR_MODE 0700
 #define FZ_BLOB_FILE_MODE 0600
 
@@ -79,6 +82,25 @@ void fz_blob_put_abort(fz_blob_put *p);
 void fz_blob_put_abort_cb(void *p);
 /* Bytes written so far. */
 uint64_t fz_blob_put_size(const fz_blob_put *p);
+
+/* A resumable put (SPEC §8.3: a broken fetch resumes with Range): its
+ * temporary object is named after the digest the caller expects, so the
+ * next attempt, in this process or after a restart, finds the bytes an
+ * earlier one got. They are hashed again on opening (the hash state is
+ * not kept), so fz_blob_put_size says where to go on; more than
+ * max_bytes already there starts over. Only one put of a name at a time:
+ * FZ_ECONFLICT while another holds it. The expected digest is a name,
+ * not a promise: finish still computes the real one. */
+fz_code fz_blob_put_resume(fz_blob_store *s, const char *expected,
+			   uint64_t max_bytes, fz_blob_put **out, fz_err *err);
+/* Abort keeps the bytes of a resumable put for the next attempt
+ * (default: they go, as with any put). */
+void fz_blob_put_keep(fz_blob_put *p);
+/* Empties a put that is still writing (the peer ignored the Range and
+ * sends from the start): size and hash from zero. */
+fz_code fz_blob_put_restart(fz_blob_put *p, fz_err *err);
+/* True while writes are accepted (no write failed). */
+bool fz_blob_put_writing(const fz_blob_put *p);
 
 /* Opens the object for reading: *fd (the caller closes it) and its size.
  * The HTTP layer serves ranges from the descriptor with sendfile. */

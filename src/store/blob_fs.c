@@ -21,14 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "jose.h"
 
 /* "put-" + 22 random base64url characters: collisions are not a concern,
- * O_EXCL catches one anyway. */
-#define TMP_NAME_MAX 40
+ * O_EXCL catches one anyway; or "part-" + a digest. */
+#define TMP_NAME_MAX 64
 /* "ab/cd/" + digest */
 #define OBJ_PATH_MAX (6 + FZ_DIGEST_LEN + 1)
 
@@ -40,6 +41,7 @@ typedef struct fs_store {
 typedef struct fs_tmp {
 	fs_store *fs;
 	int fd;
+	bool part; /* a resumable put's: fd holds its lock until the end */
 	char name[TMP_NAME_MAX];
 } fs_tmp;
 
@@ -136,6 +138,10 @@ static fz_code fs_tmp_sync(void *tmp, fz_err *err)
 	int rc = fsync(t->fd);
 	int e = errno;
 
+	/* a part stays locked (open) until published or dropped, so no
+	 * resumer appends to the bytes being linked into place */
+	if (t->part)
+		return rc == 0 ? FZ_OK : io_fail(e, "fsync", err);
 	if (close(t->fd) != 0 && rc == 0) {
 		rc = -1;
 		e = errno;
@@ -152,9 +158,79 @@ static void fs_tmp_discard(void *tmp)
 
 	if (t == NULL)
 		return;
+	/* unlinked before the lock goes with the close: a resumer waiting
+	 * for it then makes a new file rather than take this one's bytes */
+	unlinkat(t->fs->tmp, t->name, 0);
 	if (t->fd >= 0)
 		close(t->fd);
-	unlinkat(t->fs->tmp, t->name, 0);
+	free(t);
+}
+
+static fz_code fs_tmp_resume(void *impl, const char *name, void **out,
+			     uint64_t *size, fz_err *err)
+{
+	fs_store *fs = impl;
+	fs_tmp *t = calloc(1, sizeof(*t));
+	struct stat st;
+	fz_code rc = FZ_OK;
+
+	*out = NULL;
+	if (t == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	t->fs = fs;
+	t->part = true;
+	snprintf(t->name, sizeof(t->name), "%s%s", FZ_BLOB_PART_PREFIX, name);
+	t->fd = openat(fs->tmp, t->name, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+		       FZ_BLOB_FILE_MODE);
+	if (t->fd < 0)
+		rc = io_fail(errno, "open partial file", err);
+	else if (flock(t->fd, LOCK_EX | LOCK_NB) != 0)
+		rc = errno == EWOULDBLOCK
+			     ? fz_fail(err, FZ_ECONFLICT, "blob store: %s is being written", t->name)
+			     : io_fail(errno, "lock partial file", err);
+	else if (fstat(t->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = fz_fail(err, FZ_EIO, "blob store: %s is not a regular file", t->name);
+	else if (st.st_nlink == 0) /* dropped by its holder between our open and lock */
+		rc = fz_fail(err, FZ_ECONFLICT, "blob store: %s was just dropped", t->name);
+	if (rc != FZ_OK) {
+		if (t->fd >= 0)
+			close(t->fd);
+		free(t);
+		return rc;
+	}
+	*size = (uint64_t)st.st_size;
+	*out = t;
+	return FZ_OK;
+}
+
+static fz_code fs_tmp_read(void *tmp, uint64_t offset, void *buf, size_t n,
+			   size_t *got, fz_err *err)
+{
+	fs_tmp *t = tmp;
+	ssize_t r;
+
+	do
+		r = pread(t->fd, buf, n, (off_t)offset);
+	while (r < 0 && errno == EINTR);
+	*got = r > 0 ? (size_t)r : 0;
+	return r < 0 ? io_fail(errno, "read partial file", err) : FZ_OK;
+}
+
+static fz_code fs_tmp_truncate(void *tmp, fz_err *err)
+{
+	fs_tmp *t = tmp;
+
+	return ftruncate(t->fd, 0) == 0 ? FZ_OK : io_fail(errno, "truncate", err);
+}
+
+static void fs_tmp_keep(void *tmp)
+{
+	fs_tmp *t = tmp;
+
+	if (t == NULL)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
 	free(t);
 }
 
@@ -287,6 +363,10 @@ static const fz_blob_ops fs_ops = {
 	.tmp_sync = fs_tmp_sync,
 	.tmp_publish = fs_tmp_publish,
 	.tmp_discard = fs_tmp_discard,
+	.tmp_resume = fs_tmp_resume,
+	.tmp_read = fs_tmp_read,
+	.tmp_truncate = fs_tmp_truncate,
+	.tmp_keep = fs_tmp_keep,
 	.open = fs_open,
 	.read = fs_read,
 	.exists = fs_exists,

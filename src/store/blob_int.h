@@ -22,6 +22,19 @@ typedef struct fz_blob_ops {
 			       bool *existed, fz_err *err);
 	/* Drops a temporary object and frees its handle; NULL is a no-op. */
 	void (*tmp_discard)(void *tmp);
+	/* The named temporary object of a resumable put, made when missing,
+	 * held exclusively (FZ_ECONFLICT when another holds it), appended to;
+	 * *size is what it has. */
+	fz_code (*tmp_resume)(void *impl, const char *name, void **tmp,
+			      uint64_t *size, fz_err *err);
+	/* Reads up to n bytes at offset of a temporary object (*got less at
+	 * its end), so its bytes can be hashed again. */
+	fz_code (*tmp_read)(void *tmp, uint64_t offset, void *buf, size_t n,
+			    size_t *got, fz_err *err);
+	/* Empties a temporary object. */
+	fz_code (*tmp_truncate)(void *tmp, fz_err *err);
+	/* Frees the handle and leaves the object for a later resume. */
+	void (*tmp_keep)(void *tmp);
 	fz_code (*open)(void *impl, const char *digest, int *fd, uint64_t *size,
 			fz_err *err);
 	fz_code (*read)(void *impl, const char *digest, uint64_t offset,

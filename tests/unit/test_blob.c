@@ -311,6 +311,73 @@ static void test_big_streamed(void **state)
 	assert_int_equal(size, 64 * sizeof(chunk));
 }
 
+/* A resumable put: kept across abort (and a reopened store), hashed
+ * again on resume, finished under the real digest; a second holder is
+ * refused; restart empties; spoiled or committed, nothing stays. */
+static void test_resume(void **state)
+{
+	struct fixture *f = *state;
+	const char *text = "the first half|and the second half\n";
+	size_t n = strlen(text), half = 15;
+	fz_digest_str want, got;
+	fz_blob_put *p, *q;
+	fz_blob_store *again;
+	size_t removed = 9;
+	uint64_t size = 0;
+	fz_err err = {0};
+
+	fz_digest(text, n, &want);
+	assert_int_equal(fz_blob_put_resume(f->bs, want.s, n, &p, NULL), FZ_OK);
+	assert_int_equal(fz_blob_put_size(p), 0);
+	assert_int_equal(fz_blob_put_write(p, text, half, NULL), FZ_OK);
+	/* one holder at a time */
+	assert_int_equal(fz_blob_put_resume(f->bs, want.s, n, &q, &err), FZ_ECONFLICT);
+	fz_blob_put_keep(p);
+	fz_blob_put_abort(p); /* the download broke */
+	assert_int_equal(tmp_count(f->dir), 1);
+	/* a restart keeps parts (only put- leftovers go) */
+	assert_int_equal(fz_blob_fs_open(f->dir, &again, &removed, NULL), FZ_OK);
+	assert_int_equal(removed, 0);
+	assert_int_equal(fz_blob_put_resume(again, want.s, n, &p, NULL), FZ_OK);
+	assert_int_equal(fz_blob_put_size(p), half);
+	assert_int_equal(fz_blob_put_write(p, text + half, n - half, NULL), FZ_OK);
+	assert_int_equal(fz_blob_put_finish(p, &got, &size, NULL), FZ_OK);
+	assert_string_equal(got.s, want.s);
+	assert_int_equal(size, n);
+	assert_int_equal(fz_blob_put_commit(p, NULL, NULL), FZ_OK);
+	fz_blob_put_abort(p);
+	assert_int_equal(tmp_count(f->dir), 0);
+	fz_blob_close(again);
+}
+
+static void test_resume_restart_and_spoil(void **state)
+{
+	struct fixture *f = *state;
+	fz_digest_str want;
+	fz_blob_put *p;
+	fz_err err = {0};
+
+	fz_digest("0123456789", 10, &want);
+	assert_int_equal(fz_blob_put_resume(f->bs, want.s, 10, &p, NULL), FZ_OK);
+	assert_int_equal(fz_blob_put_write(p, "01234", 5, NULL), FZ_OK);
+	/* the origin ignored the Range: from the start */
+	assert_int_equal(fz_blob_put_restart(p, NULL), FZ_OK);
+	assert_int_equal(fz_blob_put_size(p), 0);
+	assert_int_equal(fz_blob_put_write(p, "0123456789", 10, NULL), FZ_OK);
+	/* more than declared spoils it: kept or not, it goes */
+	assert_int_equal(fz_blob_put_write(p, "x", 1, &err), FZ_ELIMIT);
+	assert_false(fz_blob_put_writing(p));
+	fz_blob_put_keep(p);
+	fz_blob_put_abort(p);
+	assert_int_equal(tmp_count(f->dir), 0);
+	/* not kept: dropped */
+	assert_int_equal(fz_blob_put_resume(f->bs, want.s, 10, &p, NULL), FZ_OK);
+	assert_int_equal(fz_blob_put_write(p, "012", 3, NULL), FZ_OK);
+	fz_blob_put_abort(p);
+	assert_int_equal(tmp_count(f->dir), 0);
+	assert_int_equal(fz_blob_put_resume(f->bs, "../etc", 10, &p, &err), FZ_ESYNTAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +390,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_leftovers_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_streamed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_restart_and_spoil, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

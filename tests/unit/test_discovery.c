@@ -1099,6 +1099,82 @@ static void test_client_resolve(void **state)
 	fz_http_client_free(c);
 }
 
+/* What the sink callbacks saw of one download. */
+struct sink_seen {
+	long status;       /* given to sink_begin */
+	int begins;        /* sink_begin calls */
+	size_t before;     /* bytes sunk before sink_begin ran */
+	size_t bytes;
+	int refuse;        /* sink_begin's answer */
+};
+
+static int seen_begin(void *ctx, long status)
+{
+	struct sink_seen *s = ctx;
+
+	s->status = status;
+	s->begins++;
+	s->before = s->bytes;
+	return s->refuse;
+}
+
+static int seen_bytes(void *ctx, const void *data, size_t n)
+{
+	struct sink_seen *s = ctx;
+
+	(void)data;
+	s->bytes += n;
+	return 0;
+}
+
+static fz_code sink_fetch(fz_http_client *c, const char *entry, struct sink_seen *seen,
+			  fz_err *err)
+{
+	fz_http_client_req rq = FZ_HTTP_CLIENT_REQ_INIT;
+	fz_http_client_resp resp;
+	fz_arena *a = fz_arena_new(0, 0);
+	fz_code rc;
+
+	rq.url = url("as.ttl.test", "/jwks");
+	rq.resolve = &entry;
+	rq.nresolve = 1;
+	rq.sink = seen_bytes;
+	rq.sink_begin = seen_begin;
+	rq.sink_ctx = seen;
+	rc = fz_http_client_request(c, a, &rq, &resp, err);
+	fz_arena_free(a);
+	return rc;
+}
+
+/* A resumed download must learn the status before its first byte lands
+ * (mta_fetch.c empties its partial file on a 200); refusing stops it. */
+static void test_client_sink_begin(void **state)
+{
+	fz_http_client_config cfg;
+	fz_http_client *c;
+	struct sink_seen seen = {0};
+	char entry[128];
+	fz_err err = {0};
+
+	(void)state;
+	fz_http_client_config_defaults(&cfg);
+	cfg.ca_file = T.pki.ca;
+	assert_int_equal(fz_http_client_new(&cfg, &c, &err), FZ_OK);
+	snprintf(entry, sizeof(entry), "as.ttl.test:%u:127.0.0.1", (unsigned)T.port);
+	assert_int_equal(sink_fetch(c, entry, &seen, &err), FZ_OK);
+	assert_int_equal(seen.begins, 1);
+	assert_int_equal(seen.status, 200);
+	assert_int_equal(seen.before, 0);
+	assert_true(seen.bytes > 0);
+
+	memset(&seen, 0, sizeof(seen));
+	seen.refuse = -1;
+	assert_int_equal(sink_fetch(c, entry, &seen, &err), FZ_EIO);
+	assert_int_equal(seen.begins, 1);
+	assert_int_equal(seen.bytes, 0);
+	fz_http_client_free(c);
+}
+
 static void test_resolve_url(void **state)
 {
 	fz_discovery *d = disc();
@@ -1245,6 +1321,7 @@ int main(void)
 		cmocka_unit_test(test_ttl_from_max_age),
 		cmocka_unit_test(test_dns_down),
 		cmocka_unit_test(test_client_resolve),
+		cmocka_unit_test(test_client_sink_begin),
 		cmocka_unit_test(test_resolve_url),
 		cmocka_unit_test(test_config_refused),
 		cmocka_unit_test(test_cache_eviction),

@@ -19,6 +19,7 @@
 
 #include "blob.h"
 #include "mbx_store.h"
+#include "mbx_store_mta.h"
 
 #define T0 1700000000
 #define ALICE "alice@example.com"
@@ -551,6 +552,62 @@ static void test_reopen_keeps_everything(void **state)
 	assert_int_equal(e[0].kind, FZ_QUEUE_PUSH);
 }
 
+/* A received message for bob with a small inline part and a big one
+ * (mbx_mta_receive.c), both to fetch. */
+static void deliver_two_parts(struct fixture *f, const char *mid)
+{
+	static const char *const owners[] = {"bob@example.net"};
+	static const char *const docs[] = {"{\"envelope\":[],\"body\":{}}"};
+	fz_mbx_part parts[] = {
+		{.digest = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", .size = 10,
+		 .type = "text/plain", .inline_part = true},
+		{.digest = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA", .size = 100000,
+		 .type = "image/png"},
+	};
+	fz_mbx_delivery d = {.message_id = mid, .peer = "example.com", .owners = owners,
+			     .documents = docs, .nowners = 1, .parts = parts, .nparts = 2,
+			     .now = T0};
+	fz_mbx_delivered out;
+
+	assert_int_equal(fz_mbx_deliver(f->st, f->a, &d, &out, NULL), FZ_OK);
+	assert_int_equal(out.added, 1);
+	assert_int_equal(out.fetches, 2);
+}
+
+/* SPEC §7.7: the small part's fetch waits for the push, the big one's
+ * goes at once; forwarded without a copy, neither goes. */
+static void test_fetch_postpone_and_cancel(void **state)
+{
+	struct fixture *f = *state;
+	char id[FZ_MBX_ID_LEN + 1];
+	fz_queue_entry *e;
+	size_t n;
+
+	deliver_two_parts(f, "<m1@example.com>");
+	assert_int_equal(fz_mbx_fetch_postpone(f->st, "<m1@example.com>", 64 * 1024, T0, T0 + 30,
+					       NULL), FZ_OK);
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0 + 1, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].kind, FZ_QUEUE_FETCH);
+	assert_int_equal(fz_queue_done(f->st, e[0].id, FZ_QUEUE_FETCHED, T0 + 2, NULL), FZ_OK);
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0 + 29, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0 + 30, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fz_queue_done(f->st, e[0].id, FZ_QUEUE_FETCHED, T0 + 31, NULL), FZ_OK);
+
+	deliver_two_parts(f, "<m2@example.com>");
+	assert_int_equal(fz_mbx_fetch_cancel(f->st, "<m2@example.com>", "forwarded", T0 + 1, NULL),
+			 FZ_OK);
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0 + 100, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(fz_mbx_copy_of(f->st, "bob@example.net", "<m2@example.com>", id, NULL), FZ_OK);
+	assert_int_equal(fz_queue_list(f->st, f->a, id, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(e[0].state, FZ_QUEUE_FAILED);
+	assert_string_equal(e[1].last_error, "forwarded");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +620,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_modseq_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_postpone_and_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
 	};
 
