@@ -36,6 +36,7 @@ static void http_config(const fz_as_config *c, fz_http_server_config *h)
 	h->rate_per_ip = (unsigned)c->limits.rate_per_ip;
 	h->rate_burst = (unsigned)c->limits.rate_burst;
 	h->connection_timeout_s = (unsigned)c->limits.timeout;
+	h->header_timeout_s = (unsigned)c->limits.header_timeout;
 	h->threads = (unsigned)c->limits.threads;
 	h->max_header_bytes = (size_t)c->limits.max_header_bytes;
 	h->max_body_bytes = (size_t)c->limits.max_body_bytes;

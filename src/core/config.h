@@ -140,6 +140,8 @@ bool fz_cfg_dns_name_valid(const char *s, size_t n);
 #define FZ_AS_RATE_PER_IP_DEFAULT 200   /* requests a second per address */
 #define FZ_AS_RATE_BURST_DEFAULT 1000
 #define FZ_AS_TIMEOUT_DEFAULT 30
+/* seconds a client may take to send a request's headers (slowloris) */
+#define FZ_AS_HEADER_TIMEOUT_DEFAULT 10
 #define FZ_AS_THREADS_DEFAULT 4
 #define FZ_AS_THREADS_MAX 256
 #define FZ_AS_MAX_HEADER_BYTES_DEFAULT (32 * 1024)
@@ -178,6 +180,7 @@ typedef struct fz_as_limits_config {
 	uint64_t rate_per_ip;      /* requests a second per client address */
 	uint64_t rate_burst;       /* requests an idle address may send at once */
 	uint64_t timeout;          /* idle seconds before a connection closes */
+	uint64_t header_timeout;   /* seconds to deliver request line and headers */
 	uint64_t threads;          /* HTTP worker threads */
 	uint64_t max_header_bytes; /* request line and headers */
 	uint64_t max_body_bytes;   /* a request body */

@@ -36,6 +36,7 @@ static void defaults(fz_as_config *c)
 		.rate_per_ip = FZ_AS_RATE_PER_IP_DEFAULT,
 		.rate_burst = FZ_AS_RATE_BURST_DEFAULT,
 		.timeout = FZ_AS_TIMEOUT_DEFAULT,
+		.header_timeout = FZ_AS_HEADER_TIMEOUT_DEFAULT,
 		.threads = FZ_AS_THREADS_DEFAULT,
 		.max_header_bytes = FZ_AS_MAX_HEADER_BYTES_DEFAULT,
 		.max_body_bytes = FZ_AS_MAX_BODY_BYTES_DEFAULT,
@@ -139,6 +140,7 @@ static fz_code read_limits(fz_as_config *c, const fz_cfg_node *root, fz_err *err
 	    (rc = fz_cfg_uint(m, "rate_per_ip", 1, 1000000, &l->rate_per_ip, err)) ||
 	    (rc = fz_cfg_uint(m, "rate_burst", 1, 10000000, &l->rate_burst, err)) ||
 	    (rc = fz_cfg_uint(m, "timeout", 1, 3600, &l->timeout, err)) ||
+	    (rc = fz_cfg_uint(m, "header_timeout", 1, 3600, &l->header_timeout, err)) ||
 	    (rc = fz_cfg_uint(m, "threads", 1, FZ_AS_THREADS_MAX, &l->threads, err)) ||
 	    (rc = fz_cfg_uint(m, "max_header_bytes", FZ_AS_MAX_HEADER_BYTES_MIN,
 			      1024 * 1024, &l->max_header_bytes, err)) ||

@@ -35,6 +35,7 @@ static void defaults(fz_mbx_config *c)
 		.rate_per_ip = FZ_MBX_RATE_PER_IP_DEFAULT,
 		.rate_burst = FZ_MBX_RATE_BURST_DEFAULT,
 		.timeout = FZ_MBX_TIMEOUT_DEFAULT,
+		.header_timeout = FZ_MBX_HEADER_TIMEOUT_DEFAULT,
 		.threads = FZ_MBX_THREADS_DEFAULT,
 		.max_header_bytes = FZ_MBX_MAX_HEADER_BYTES_DEFAULT,
 		.max_body_bytes = FZ_MBX_MAX_BODY_BYTES_DEFAULT,
@@ -155,6 +156,7 @@ static fz_code read_limits(fz_mbx_config *c, const fz_cfg_node *root, fz_err *er
 	    (rc = fz_cfg_uint(m, "rate_per_ip", 1, 1000000, &l->rate_per_ip, err)) ||
 	    (rc = fz_cfg_uint(m, "rate_burst", 1, 10000000, &l->rate_burst, err)) ||
 	    (rc = fz_cfg_uint(m, "timeout", 1, 3600, &l->timeout, err)) ||
+	    (rc = fz_cfg_uint(m, "header_timeout", 1, 3600, &l->header_timeout, err)) ||
 	    (rc = fz_cfg_uint(m, "threads", 1, FZ_MBX_THREADS_MAX, &l->threads, err)) ||
 	    (rc = fz_cfg_uint(m, "max_header_bytes", FZ_AS_MAX_HEADER_BYTES_MIN, MIB,
 			      &l->max_header_bytes, err)) ||

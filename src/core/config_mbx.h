@@ -38,6 +38,8 @@
 #define FZ_MBX_RATE_PER_IP_DEFAULT 200   /* requests a second per address */
 #define FZ_MBX_RATE_BURST_DEFAULT 1000
 #define FZ_MBX_TIMEOUT_DEFAULT 60
+/* seconds a client may take to send a request's headers (slowloris) */
+#define FZ_MBX_HEADER_TIMEOUT_DEFAULT 10
 #define FZ_MBX_THREADS_DEFAULT 16
 #define FZ_MBX_THREADS_MAX 256
 #define FZ_MBX_MAX_HEADER_BYTES_DEFAULT (32 * 1024)
@@ -81,6 +83,7 @@ typedef struct fz_mbx_limits_config {
 	uint64_t rate_per_ip;      /* requests a second per client address */
 	uint64_t rate_burst;       /* requests an idle address may send at once */
 	uint64_t timeout;              /* idle seconds before a connection closes */
+	uint64_t header_timeout;       /* seconds to deliver request line and headers */
 	uint64_t threads;              /* HTTP worker threads */
 	uint64_t max_header_bytes;
 	uint64_t max_body_bytes;       /* buffered bodies (documents, settings) */

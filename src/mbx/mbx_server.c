@@ -30,6 +30,7 @@ static void http_config(const fz_mbx_config *c, fz_http_server_config *h)
 	h->rate_per_ip = (unsigned)l->rate_per_ip;
 	h->rate_burst = (unsigned)l->rate_burst;
 	h->connection_timeout_s = (unsigned)l->timeout;
+	h->header_timeout_s = (unsigned)l->header_timeout;
 	h->threads = (unsigned)l->threads;
 	h->max_header_bytes = (size_t)l->max_header_bytes;
 	h->max_body_bytes = (size_t)l->max_body_bytes;

@@ -347,7 +347,9 @@ static enum MHD_Result start_request(fz_http_exchange *x, const char *method)
 	fz_code rc;
 
 	ret = route_request(x, method);
-	if (ret != MHD_YES || x->phase == FZ_PHASE_DONE)
+	/* A refusal while routing left no route: it is answered (DONE) or
+	 * drops the body first (DRAIN). */
+	if (ret != MHD_YES || x->phase != FZ_PHASE_NEW)
 		return ret;
 	rt = x->route;
 	if (declared_too_large(x))

@@ -74,6 +74,7 @@ struct fz_http_server {
 	struct fz_http_exchange *suspended;
 	bool stopping; /* under susp_lock: no new suspension */
 	bool susp_lock_ok; /* susp_lock initialised */
+	struct fz_http_reaper *reaper; /* the header timeout, while started */
 };
 
 typedef enum fz_phase {

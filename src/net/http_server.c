@@ -4,6 +4,7 @@
  * request is in exchange.c; what a handler reads of it, in request.c.
  */
 #include "http_internal.h"
+#include "http_server_reaper.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +35,7 @@ void fz_http_server_config_defaults(fz_http_server_config *cfg)
 	cfg->max_connections = FZ_HTTP_MAX_CONNECTIONS_DEFAULT;
 	cfg->per_ip_connections = FZ_HTTP_PER_IP_CONNECTIONS_DEFAULT;
 	cfg->connection_timeout_s = FZ_HTTP_TIMEOUT_S_DEFAULT;
+	cfg->header_timeout_s = FZ_HTTP_HEADER_TIMEOUT_S_DEFAULT;
 	cfg->threads = FZ_HTTP_THREADS_DEFAULT;
 	cfg->rate_per_ip = FZ_HTTP_RATE_PER_IP_DEFAULT;
 	cfg->rate_burst = FZ_HTTP_RATE_BURST_DEFAULT;
@@ -290,6 +292,34 @@ static fz_code listen_addr(const fz_http_server *s, struct sockaddr_storage *ss,
 	return fz_fail(err, FZ_ESYNTAX, "listen address %s is not a numeric IP address", a);
 }
 
+/* The access and completion callbacks, through the header timeout's
+ * watcher when there is one: a request's headers are in when MHD first
+ * calls the access handler; the next request's wait starts when one
+ * completes. */
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+				 const char *url, const char *method,
+				 const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **req_cls)
+{
+	fz_http_reaper *r = ((fz_http_server *)cls)->reaper;
+
+	if (r != NULL && *req_cls != NULL &&
+	    fz_exchange_of(*req_cls)->phase == FZ_PHASE_NEW)
+		fz_http_reaper_headers_done(r, conn);
+	return fz_http_on_access(cls, conn, url, method, version, upload_data,
+				 upload_data_size, req_cls);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	fz_http_reaper *r = ((fz_http_server *)cls)->reaper;
+
+	fz_http_on_completed(cls, conn, req_cls, toe);
+	if (r != NULL)
+		fz_http_reaper_request_done(r, conn);
+}
+
 #define OPT(o, v, p) \
 	(opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) })
 
@@ -308,7 +338,9 @@ static struct MHD_Daemon *start_daemon(fz_http_server *s, unsigned flags,
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.max_header_bytes, NULL);
 	OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, fz_http_on_uri, s);
-	OPT(MHD_OPTION_NOTIFY_COMPLETED, fz_http_on_completed, s);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
+	if (s->reaper != NULL)
+		OPT(MHD_OPTION_NOTIFY_CONNECTION, fz_http_reaper_notify, s->reaper);
 	if (s->cfg.threads > 1)
 		OPT(MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL);
 	if (s->cfg.transport == FZ_HTTP_TLS) {
@@ -317,7 +349,7 @@ static struct MHD_Daemon *start_daemon(fz_http_server *s, unsigned flags,
 		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)s->cfg.tls_priorities);
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
-	return MHD_start_daemon(flags, s->cfg.port, NULL, NULL, fz_http_on_access, s,
+	return MHD_start_daemon(flags, s->cfg.port, NULL, NULL, on_access, s,
 				MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
@@ -349,6 +381,11 @@ fz_code fz_http_server_start(fz_http_server *s, fz_err *err)
 		fz_http_log_write(s->cfg.log_fd, warn, sizeof(warn) - 1);
 	}
 	s->stopping = false; /* a stopped server may start again */
+	if (s->cfg.header_timeout_s > 0)
+		rc = fz_http_reaper_start(s->cfg.header_timeout_s, s->cfg.log_fd,
+					  &s->reaper, err);
+	if (rc != FZ_OK)
+		goto out;
 	s->daemon = start_daemon(s, flags, &ss);
 	if (s->daemon == NULL) {
 		rc = fz_fail(err, FZ_EIO, "cannot listen on %s port %u (see the log)",
@@ -359,6 +396,8 @@ fz_code fz_http_server_start(fz_http_server *s, fz_err *err)
 	s->port = di != NULL ? di->port : s->cfg.port;
 out:
 	if (rc != FZ_OK) {
+		fz_http_reaper_stop(s->reaper);
+		s->reaper = NULL;
 		free_pem(&s->tls_cert, &s->tls_cert_len);
 		free_pem(&s->tls_key, &s->tls_key_len);
 	}
@@ -377,6 +416,9 @@ void fz_http_server_stop(fz_http_server *s)
 	/* MHD cannot stop with suspended connections. */
 	fz_http_resume_all(s);
 	MHD_stop_daemon(s->daemon);
+	/* after MHD: every connection has said it closed */
+	fz_http_reaper_stop(s->reaper);
+	s->reaper = NULL;
 	s->daemon = NULL;
 	s->port = 0;
 	free_pem(&s->tls_cert, &s->tls_cert_len);

@@ -33,6 +33,7 @@
 #define FZ_HTTP_MAX_CONNECTIONS_DEFAULT 1024
 #define FZ_HTTP_PER_IP_CONNECTIONS_DEFAULT 64
 #define FZ_HTTP_TIMEOUT_S_DEFAULT 30
+#define FZ_HTTP_HEADER_TIMEOUT_S_DEFAULT 10
 #define FZ_HTTP_THREADS_DEFAULT 4
 #define FZ_HTTP_MAX_HEADER_BYTES_DEFAULT (32 * 1024)
 #define FZ_HTTP_MAX_BODY_BYTES_DEFAULT (1024 * 1024)
@@ -69,6 +70,10 @@ typedef struct fz_http_server_config {
 	unsigned max_connections;
 	unsigned per_ip_connections;
 	unsigned connection_timeout_s; /* idle time before MHD closes */
+	/* Seconds a connection may take, from its start or the end of its
+	 * last request, to deliver a request line and headers, however
+	 * slowly it trickles them (slowloris); 0: no limit. */
+	unsigned header_timeout_s;
 	unsigned threads;              /* MHD thread pool size */
 	unsigned rate_per_ip;          /* requests/s per address; more is 429 */
 	unsigned rate_burst;           /* requests an idle address may send at once */

@@ -71,6 +71,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c.tokens.assertion_ttl, FZ_AS_ASSERTION_TTL_DEFAULT);
 	assert_int_equal(c.tokens.fetch_ttl, FZ_AS_FETCH_TTL_DEFAULT);
 	assert_int_equal(c.limits.threads, FZ_AS_THREADS_DEFAULT);
+	assert_int_equal(c.limits.header_timeout, FZ_AS_HEADER_TIMEOUT_DEFAULT);
 	assert_int_equal(c.limits.max_body_bytes, FZ_AS_MAX_BODY_BYTES_DEFAULT);
 	assert_int_equal(c.login.max_failures, FZ_AS_LOGIN_MAX_FAILURES_DEFAULT);
 	assert_int_equal(c.login.lockout, FZ_AS_LOGIN_LOCKOUT_DEFAULT);
@@ -100,7 +101,7 @@ static void test_every_key(void **state)
 		"tokens: {access_ttl: 600, refresh_ttl: 86400, code_ttl: 30,"
 		" assertion_ttl: 3600, fetch_ttl: 60}\n"
 		"limits: {max_connections: 10, per_ip_connections: 2, timeout: 5, threads: 2,"
-		" max_header_bytes: 16384, max_body_bytes: 4096, max_form_params: 8,"
+		" header_timeout: 7, max_header_bytes: 16384, max_body_bytes: 4096, max_form_params: 8,"
 		" max_param_bytes: 2048, arena_bytes: 1048576}\n"
 		"login: {max_failures: 3, max_address_failures: 9, window: 60, lockout: 120,"
 		" session_ttl: 600, form_ttl: 300}\n"
@@ -130,6 +131,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c.tokens.code_ttl, 30);
 	assert_int_equal(c.tokens.fetch_ttl, 60);
 	assert_int_equal(c.limits.max_connections, 10);
+	assert_int_equal(c.limits.header_timeout, 7);
 	assert_int_equal(c.limits.max_param_bytes, 2048);
 	assert_int_equal(c.login.max_address_failures, 9);
 	assert_int_equal(c.login.session_ttl, 600);
@@ -216,6 +218,8 @@ static void test_bad_values(void **state)
 	refused(BASE "tokens: [1]\n", "tokens", "mapping", NULL);
 	refused(BASE "tokens: {access_ttl: {a: 1}}\n", "single value, not a mapping", NULL);
 	refused(BASE "limits: {threads: 0}\n", "limits.threads", NULL);
+	refused(BASE "limits: {header_timeout: 0}\n", "limits.header_timeout", NULL);
+	refused(BASE "limits: {header_timeout: 3601}\n", "limits.header_timeout", NULL);
 	refused(BASE "limits: {max_header_bytes: 100}\n", "limits.max_header_bytes", NULL);
 	refused(BASE "dpop: {nonce: yes}\n", "dpop.nonce", "true or false", NULL);
 	refused(BASE "access_log: 1\n", "access_log", "true or false", NULL);
@@ -339,7 +343,8 @@ static void test_mbx_jose_block(void **state)
 		"domains: [example.com]\n"
 		"authorization_server: https://as.example.com/\n"
 		"mta: {client_id: mta.example.com}\n"
-		"jose: {leeway: 5, dpop_iat_window: 20, max_jws_bytes: 4096, max_dpop_bytes: 2048}\n";
+		"jose: {leeway: 5, dpop_iat_window: 20, max_jws_bytes: 4096, max_dpop_bytes: 2048}\n"
+		"limits: {header_timeout: 4}\n";
 	fz_mbx_config c;
 	fz_err err = {0};
 
@@ -349,6 +354,8 @@ static void test_mbx_jose_block(void **state)
 	assert_int_equal(c.jose.dpop_iat_window, 20);
 	assert_int_equal(c.jose.jws_max_bytes, 4096);
 	assert_int_equal(c.jose.dpop_max_bytes, 2048);
+	assert_int_equal(c.limits.header_timeout, 4);
+	assert_int_equal(c.limits.timeout, FZ_MBX_TIMEOUT_DEFAULT);
 	fz_mbx_config_free(&c);
 }
 

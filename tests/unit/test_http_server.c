@@ -1785,6 +1785,112 @@ static void test_plain_http_raw(void **state)
 	plain = NULL;
 }
 
+/* A request refused while routing (404, 405, an undecodable path) that
+ * carries a small body: the refusal waits for the body to be dropped,
+ * and no route is looked at meanwhile (this once crashed the server). */
+static void test_refused_with_body(void **state)
+{
+	fz_http_server_config cfg;
+	char out[8192];
+
+	(void)state;
+	test_config(&cfg);
+	cfg.transport = FZ_HTTP_PLAINTEXT_FOR_TESTS_ONLY;
+	cfg.threads = 1;
+	assert_int_equal(plain_start(&cfg), 0);
+	assert_int_equal(raw_str("POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+				 "Connection: close\r\n\r\nabc", out, sizeof(out)), 404);
+	assert_int_equal(raw_str("PUT /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+				 "Connection: close\r\n\r\n{}", out, sizeof(out)), 405);
+	assert_int_equal(raw_str("PUT /api/v1/messages/%00 HTTP/1.1\r\nHost: x\r\n"
+				 "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+				 out, sizeof(out)), 400);
+	assert_int_equal(raw_str("POST /nope HTTP/1.1\r\nHost: x\r\n"
+				 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+				 "3\r\nabc\r\n0\r\n\r\n", out, sizeof(out)), 404);
+	/* the server is still there */
+	assert_int_equal(raw_str("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+				 out, sizeof(out)), 200);
+	fz_http_server_free(plain);
+	plain = NULL;
+}
+
+/* Connects to the plain server and writes the bytes of s one at a time,
+ * every gap_ms, then waits; returns the seconds until the server closed
+ * (or -1 after max_s) and what it sent in out. */
+static double trickle(const char *s, long gap_ms, double max_s, char *out, size_t outsz)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct timespec t0;
+	size_t got = 0, i = 0;
+	double closed = -1;
+	ssize_t r;
+	int fd;
+
+	sa.sin_port = htons(fz_http_server_port(plain));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (since_s(&t0) < max_s) {
+		if (s[i] != '\0' && send(fd, s + i, 1, MSG_NOSIGNAL) == 1)
+			i++;
+		r = recv(fd, out + got, outsz - 1 - got, MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			closed = since_s(&t0);
+			break;
+		}
+		if (r > 0)
+			got += (size_t)r;
+		if (got + 1 >= outsz)
+			break;
+		sleep_ms(gap_ms);
+	}
+	out[got] = '\0';
+	close(fd);
+	return closed;
+}
+
+/* Slowloris: headers trickled a byte at a time never end the idle
+ * timeout, but header_timeout_s cuts the connection off; the clock runs
+ * from the connection's start and again after each answered request. */
+static void test_header_timeout(void **state)
+{
+	const char *slow = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	fz_http_server_config cfg;
+	char out[4096];
+	double t;
+
+	(void)state;
+	test_config(&cfg);
+	cfg.transport = FZ_HTTP_PLAINTEXT_FOR_TESTS_ONLY;
+	cfg.threads = 1;
+	cfg.connection_timeout_s = 30;
+	cfg.header_timeout_s = 1;
+	assert_int_equal(plain_start(&cfg), 0);
+	t = trickle(slow, 50, 5, out, sizeof(out));
+	assert_true(t >= 0.9 && t < 2.0);
+	assert_string_equal(out, "");
+	/* silent after connecting: the same */
+	t = trickle("", 50, 5, out, sizeof(out));
+	assert_true(t >= 0.9 && t < 2.0);
+	/* one answered request, then a trickle: cut a second after the answer */
+	t = trickle("GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nX: yyyyyyyyyyyyyyyyyy", 20, 5, out, sizeof(out));
+	assert_true(t >= 0.9 && t < 2.5);
+	assert_non_null(strstr(out, "HTTP/1.1 200"));
+	assert_null(strstr(strstr(out, "HTTP/1.1 200") + 1, "HTTP/1.1"));
+	fz_http_server_free(plain);
+	/* 0: no header timeout, only the idle one (which the trickle defeats) */
+	cfg.header_timeout_s = 0;
+	cfg.connection_timeout_s = 1;
+	assert_int_equal(plain_start(&cfg), 0);
+	t = trickle(slow, 100, 2.5, out, sizeof(out));
+	assert_true(t < 0);
+	fz_http_server_free(plain);
+	plain = NULL;
+}
+
 static void test_ipv6_listen(void **state)
 {
 	fz_http_server_config cfg;
@@ -1906,6 +2012,8 @@ int main(void)
 		cmocka_unit_test(test_route_errors),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_plain_http_raw),
+		cmocka_unit_test(test_refused_with_body),
+		cmocka_unit_test(test_header_timeout),
 		cmocka_unit_test(test_ipv6_listen),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
