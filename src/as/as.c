@@ -13,7 +13,6 @@
  * spare, so a slow handler never starves the purge. */
 #define AS_DB_SPARE_CONNECTIONS 2
 /* "[address]:port" of the DNS server, IPv6 at its longest. */
-#define FZ_AS_DNS_SERVER_MAX 64
 
 int64_t fz_as_now(const fz_as *as)
 {
@@ -52,27 +51,13 @@ static fz_code make_urls(fz_as *as, fz_err *err)
 	return FZ_OK;
 }
 
-/* Discovery with the configured resolver and CA bundle; every other
- * setting its default (docs/protocol.md lists them). */
+/* Discovery with the configured resolver, CA bundle and `discovery:`. */
 static fz_code open_discovery(fz_as *as, fz_err *err)
 {
 	const fz_as_config *c = as->cfg;
-	fz_discovery_config dc;
-	char server[FZ_AS_DNS_SERVER_MAX];
 
-	fz_discovery_config_defaults(&dc);
-	dc.ca_file = c->ca_file;
-	if (c->dns_host != NULL) {
-		/* c-ares wants an IPv6 address in brackets before its port. */
-		int n = snprintf(server, sizeof(server),
-				 strchr(c->dns_host, ':') ? "[%s]:%u" : "%s:%u",
-				 c->dns_host, (unsigned)c->dns_port);
-
-		if (n < 0 || (size_t)n >= sizeof(server))
-			return fz_fail(err, FZ_ELIMIT, "dns_server too long");
-		dc.dns_server = server;
-	}
-	return fz_discovery_new(&dc, &as->discovery, err);
+	return fz_discovery_open(c->dns_host, c->dns_port, c->ca_file, &c->discovery, 0,
+				 &as->discovery, err);
 }
 
 fz_code fz_as_open(const fz_as_config *cfg, fz_as **out, fz_err *err)

@@ -689,3 +689,52 @@ fz_code fz_cfg_jose(const fz_cfg_node *map, fz_jose_config *j, fz_err *err)
 	j->dpop_max_bytes = (size_t)dpop;
 	return FZ_OK;
 }
+
+/* Bounds of the discovery block: a resolver that needs more than 30 s or
+ * a cache that keeps a domain's servers past a day is a mistake. */
+#define CFG_DNS_TIMEOUT_MS_MAX 30000
+#define CFG_DNS_TRIES_MAX 10
+#define CFG_DISC_HTTP_TIMEOUT_MAX 300
+#define CFG_DISC_ENTRIES_MAX 1000000
+#define CFG_DISC_TTL_MAX 86400
+#define CFG_DISC_RECORDS_MAX 1024
+#define CFG_DISC_DOC_MIN 1024
+#define CFG_DISC_DOC_MAX (16 * 1024 * 1024)
+#define CFG_DISC_AS_MAX 64
+
+void fz_cfg_discovery_unset(fz_cfg_discovery *d)
+{
+	d->dns_timeout_ms = d->dns_tries = d->dns_max_records = FZ_CFG_UNSET;
+	d->connect_timeout = d->http_timeout = d->max_document_bytes = FZ_CFG_UNSET;
+	d->max_authorization_servers = FZ_CFG_UNSET;
+	d->cache_max_entries = d->ttl_min = d->ttl_max = d->negative_ttl = FZ_CFG_UNSET;
+}
+
+fz_code fz_cfg_discovery_read(const fz_cfg_node *map, fz_cfg_discovery *d, fz_err *err)
+{
+	const fz_cfg_node *m;
+	fz_code rc = fz_cfg_map(map, "discovery", false, &m, err);
+
+	if (rc != FZ_OK || m == NULL)
+		return rc;
+	if ((rc = fz_cfg_uint(m, "dns_timeout_ms", 10, CFG_DNS_TIMEOUT_MS_MAX,
+			      &d->dns_timeout_ms, err)) ||
+	    (rc = fz_cfg_uint(m, "dns_tries", 1, CFG_DNS_TRIES_MAX, &d->dns_tries, err)) ||
+	    (rc = fz_cfg_uint(m, "dns_max_records", 1, CFG_DISC_RECORDS_MAX,
+			      &d->dns_max_records, err)) ||
+	    (rc = fz_cfg_uint(m, "connect_timeout", 1, CFG_DISC_HTTP_TIMEOUT_MAX,
+			      &d->connect_timeout, err)) ||
+	    (rc = fz_cfg_uint(m, "http_timeout", 1, CFG_DISC_HTTP_TIMEOUT_MAX,
+			      &d->http_timeout, err)) ||
+	    (rc = fz_cfg_uint(m, "max_document_bytes", CFG_DISC_DOC_MIN, CFG_DISC_DOC_MAX,
+			      &d->max_document_bytes, err)) ||
+	    (rc = fz_cfg_uint(m, "max_authorization_servers", 1, CFG_DISC_AS_MAX,
+			      &d->max_authorization_servers, err)) ||
+	    (rc = fz_cfg_uint(m, "cache_max_entries", 1, CFG_DISC_ENTRIES_MAX,
+			      &d->cache_max_entries, err)) ||
+	    (rc = fz_cfg_uint(m, "ttl_min", 0, CFG_DISC_TTL_MAX, &d->ttl_min, err)) ||
+	    (rc = fz_cfg_uint(m, "ttl_max", 1, CFG_DISC_TTL_MAX, &d->ttl_max, err)) ||
+	    (rc = fz_cfg_uint(m, "negative_ttl", 0, CFG_DISC_TTL_MAX, &d->negative_ttl, err)))
+		return rc;
+	return FZ_OK;
+}

@@ -97,6 +97,29 @@ fz_code fz_cfg_tls(const fz_cfg_node *map, const char **cert, const char **key,
  * JWTs and DPoP proofs, so both take all four. */
 fz_code fz_cfg_jose(const fz_cfg_node *map, fz_jose_config *j, fz_err *err);
 
+/* The optional `discovery:` block (docs/protocol.md, Discovery): how
+ * other domains are found and how long what was found is kept. A field
+ * left FZ_CFG_UNSET keeps discovery's own default (net/discovery.h);
+ * ttl_min <= ttl_max is checked where both are known. */
+#define FZ_CFG_UNSET UINT64_MAX
+typedef struct fz_cfg_discovery {
+	uint64_t dns_timeout_ms;    /* first try of a DNS query */
+	uint64_t dns_tries;
+	uint64_t dns_max_records;   /* SRV or address records of one answer */
+	uint64_t connect_timeout;   /* seconds to connect to a peer's server */
+	uint64_t http_timeout;      /* seconds, a metadata or JWKS fetch */
+	uint64_t max_document_bytes; /* a metadata or JWKS body */
+	uint64_t max_authorization_servers; /* named by an MBX's metadata */
+	uint64_t cache_max_entries; /* AS, MBX and JWKS entries together */
+	uint64_t ttl_min;           /* seconds: floor of what DNS/HTTP allow */
+	uint64_t ttl_max;           /* seconds: cap of it */
+	uint64_t negative_ttl;      /* seconds a failure is remembered; 0: never */
+} fz_cfg_discovery;
+
+void fz_cfg_discovery_unset(fz_cfg_discovery *d);
+fz_code fz_cfg_discovery_read(const fz_cfg_node *map, fz_cfg_discovery *d,
+			      fz_err *err);
+
 /* Fails on the first key of any mapping that no getter read. */
 fz_code fz_cfg_check_unused(const fz_cfg *cfg, fz_err *err);
 
@@ -228,6 +251,7 @@ typedef struct fz_as_config {
 	fz_as_dpop_config dpop;
 	uint64_t client_assertion_max_lifetime; /* seconds (key client_auth) */
 	fz_jose_config jose;    /* leeway, DPoP window and sizes (key `jose`) */
+	fz_cfg_discovery discovery; /* finding other domains (key `discovery`) */
 } fz_as_config;
 
 /* Parses an AS configuration. On failure *out is left cleared. */

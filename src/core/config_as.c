@@ -56,6 +56,7 @@ static void defaults(fz_as_config *c)
 	c->dpop.nonce_ttl = FZ_AS_DPOP_NONCE_TTL_DEFAULT;
 	c->client_assertion_max_lifetime = FZ_AS_CLIENT_ASSERTION_MAX_LIFETIME_DEFAULT;
 	fz_jose_config_defaults(&c->jose);
+	fz_cfg_discovery_unset(&c->discovery);
 }
 
 static fz_code read_keys(fz_as_config *c, const fz_cfg_node *root, fz_err *err)
@@ -221,7 +222,8 @@ static fz_code read_top(fz_as_config *c, fz_err *err)
 	    (rc = read_tokens(c, root, err)) || (rc = read_limits(c, root, err)) ||
 	    (rc = read_login(c, root, err)) || (rc = read_dpop(c, root, err)) ||
 	    (rc = read_client_auth(c, root, err)) ||
-	    (rc = fz_cfg_jose(root, &c->jose, err)))
+	    (rc = fz_cfg_jose(root, &c->jose, err)) ||
+	    (rc = fz_cfg_discovery_read(root, &c->discovery, err)))
 		return rc;
 	return fz_cfg_check_unused(c->cfg, err);
 }

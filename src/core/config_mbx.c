@@ -51,9 +51,11 @@ static void defaults(fz_mbx_config *c)
 		.timeout = FZ_MBX_QUEUE_TIMEOUT_DEFAULT,
 		.poll_interval = FZ_MBX_QUEUE_POLL_INTERVAL_DEFAULT,
 		.push_max_bytes = FZ_MBX_QUEUE_PUSH_MAX_BYTES_DEFAULT,
+		.push_wait = FZ_MBX_QUEUE_PUSH_WAIT_DEFAULT,
 	};
 	fz_limits_default(&c->document);
 	fz_jose_config_defaults(&c->jose);
+	fz_cfg_discovery_unset(&c->discovery);
 }
 
 static fz_code read_mta(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err)
@@ -186,7 +188,8 @@ static fz_code read_queue(fz_mbx_config *c, const fz_cfg_node *root, fz_err *err
 	    (rc = fz_cfg_uint(m, "lease", 10, 86400, &q->lease, err)) ||
 	    (rc = fz_cfg_uint(m, "timeout", 1, 3600, &q->timeout, err)) ||
 	    (rc = fz_cfg_uint(m, "poll_interval", 1, 3600, &q->poll_interval, err)) ||
-	    (rc = fz_cfg_uint(m, "push_max_bytes", 0, 64 * MIB, &q->push_max_bytes, err)))
+	    (rc = fz_cfg_uint(m, "push_max_bytes", 0, 64 * MIB, &q->push_max_bytes, err)) ||
+	    (rc = fz_cfg_uint(m, "push_wait", 0, 3600, &q->push_wait, err)))
 		return rc;
 	if (q->max_retry < q->initial_retry)
 		return fz_cfg_fail(m, err, "max_retry must not be below initial_retry");
@@ -222,7 +225,8 @@ static fz_code read_top(fz_mbx_config *c, fz_err *err)
 	    (rc = fz_cfg_uint(root, "maintenance_interval", 1, 86400,
 			      &c->maintenance_interval, err)) ||
 	    (rc = read_limits(c, root, err)) || (rc = read_queue(c, root, err)) ||
-	    (rc = fz_cfg_jose(root, &c->jose, err)))
+	    (rc = fz_cfg_jose(root, &c->jose, err)) ||
+	    (rc = fz_cfg_discovery_read(root, &c->discovery, err)))
 		return rc;
 	return fz_cfg_check_unused(c->cfg, err);
 }

@@ -69,6 +69,9 @@
 #define FZ_MBX_QUEUE_TIMEOUT_DEFAULT 30      /* a transfer or push request */
 #define FZ_MBX_QUEUE_POLL_INTERVAL_DEFAULT 60 /* longest idle sleep */
 #define FZ_MBX_QUEUE_PUSH_MAX_BYTES_DEFAULT (64 * 1024)
+/* seconds a received message's pushable parts wait for the sender's push
+ * before they are pulled */
+#define FZ_MBX_QUEUE_PUSH_WAIT_DEFAULT 30
 
 typedef struct fz_mbx_limits_config {
 	uint64_t max_upload_bytes;     /* one resource; more is 413 */
@@ -100,6 +103,7 @@ typedef struct fz_mbx_queue_config {
 	uint64_t timeout;        /* seconds a transfer or push may take */
 	uint64_t poll_interval;  /* longest sleep between looks at the queue */
 	uint64_t push_max_bytes; /* resources up to this are pushed; 0: none */
+	uint64_t push_wait;      /* seconds a pushable part's fetch waits; 0: none */
 } fz_mbx_queue_config;
 
 typedef struct fz_mbx_config {
@@ -131,6 +135,7 @@ typedef struct fz_mbx_config {
 	fz_mbx_queue_config queue;    /* the MTA worker (key queue) */
 	fz_limits document;           /* Placeholder limits (key limits.document) */
 	fz_jose_config jose;          /* leeway, sizes (key jose) */
+	fz_cfg_discovery discovery;   /* finding other domains (key discovery) */
 } fz_mbx_config;
 
 /* Parses an MBX configuration. On failure *out is left cleared. */

@@ -48,8 +48,6 @@ fz_code fz_mbx_keys_new(const fz_mbx_config *cfg, fz_mbx_keys **out,
 			fz_err *err)
 {
 	fz_mbx_keys *k = calloc(1, sizeof(*k));
-	fz_discovery_config dc;
-	char dns[300];
 	fz_code rc = FZ_OK;
 
 	*out = NULL;
@@ -58,14 +56,9 @@ fz_code fz_mbx_keys_new(const fz_mbx_config *cfg, fz_mbx_keys **out,
 	k->cfg = cfg;
 	pthread_rwlock_init(&k->lock, NULL);
 	pthread_mutex_init(&k->fetching, NULL);
-	if (cfg->dns_host != NULL) {
-		fz_discovery_config_defaults(&dc);
-		snprintf(dns, sizeof(dns), strchr(cfg->dns_host, ':') ? "[%s]:%u" : "%s:%u",
-			 cfg->dns_host, (unsigned)cfg->dns_port);
-		dc.dns_server = dns;
-		dc.ca_file = cfg->ca_file;
-		rc = fz_discovery_new(&dc, &k->disc, err);
-	}
+	if (cfg->dns_host != NULL)
+		rc = fz_discovery_open(cfg->dns_host, cfg->dns_port, cfg->ca_file,
+				       &cfg->discovery, 0, &k->disc, err);
 	if (rc != FZ_OK) {
 		fz_mbx_keys_free(k);
 		return rc;

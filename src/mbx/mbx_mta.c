@@ -14,23 +14,12 @@
 #include "dpop.h"
 #include "jwt.h"
 
-#define DNS_SERVER_MAX 300 /* "[v6]:port" */
-
 fz_code fz_mbx_federation_open(fz_mbx *m, fz_err *err)
 {
 	const fz_mbx_config *cfg = m->cfg;
-	fz_discovery_config dc;
-	char dns[DNS_SERVER_MAX];
 
-	fz_discovery_config_defaults(&dc);
-	if (cfg->dns_host != NULL) {
-		snprintf(dns, sizeof(dns), strchr(cfg->dns_host, ':') ? "[%s]:%u" : "%s:%u",
-			 cfg->dns_host, (unsigned)cfg->dns_port);
-		dc.dns_server = dns;
-	}
-	dc.ca_file = cfg->ca_file;
-	dc.jwks_refetch_interval_s = (uint32_t)cfg->jwks_refetch_interval;
-	return fz_discovery_new(&dc, &m->disc, err);
+	return fz_discovery_open(cfg->dns_host, cfg->dns_port, cfg->ca_file, &cfg->discovery,
+				 cfg->jwks_refetch_interval, &m->disc, err);
 }
 
 /* --- answers ---------------------------------------------------------------- */

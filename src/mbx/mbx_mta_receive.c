@@ -407,18 +407,18 @@ static void queue_forwards(rcv *r, const char *const *owners, size_t n, bool *an
 #define FETCH_NOT_NEEDED "not needed: every local copy is forwarded without a copy kept"
 
 /* SPEC §7.7: the sender pushes the parts up to its push size right after
- * this answer; their fetches wait the time a push may take (our own
- * queue.timeout and queue.push_max_bytes stand for the peer's), so the
- * pull does not race the push. Failing, they are only fetched at once. */
+ * this answer; their fetches wait queue.push_wait (our own push_max_bytes
+ * stands for the peer's), so the pull does not race the push. If they
+ * cannot be put off they are pulled at once, which costs only bytes. */
 static void postpone_pushed(rcv *r, int64_t now)
 {
 	const fz_mbx_queue_config *q = &r->m->cfg->queue;
 	fz_err err = {0};
 
-	if (q->push_max_bytes == 0)
+	if (q->push_max_bytes == 0 || q->push_wait == 0)
 		return;
 	if (fz_mbx_fetch_postpone(r->m->store, r->mid, q->push_max_bytes, now,
-				  now + (int64_t)q->timeout, &err) != FZ_OK)
+				  now + (int64_t)q->push_wait, &err) != FZ_OK)
 		fprintf(stderr, "federizer mbx: fetches of %.200s not put off: %s\n", r->mid,
 			err.msg);
 }

@@ -77,8 +77,9 @@ static fz_code check_config(const fz_discovery_config *cfg, fz_err *err)
 		return fz_fail(err, FZ_ESYNTAX,
 			       "discovery: max_document_bytes and cache_max_entries must be set");
 	if (cfg->ttl_max_s == 0 || cfg->ttl_min_s > cfg->ttl_max_s)
-		return fz_fail(err, FZ_ESYNTAX, "discovery: need 0 <= ttl_min_s <= ttl_max_s, "
-						"ttl_max_s > 0");
+		return fz_fail(err, FZ_ESYNTAX, "discovery.ttl_min (%u) must not exceed "
+			       "discovery.ttl_max (%u), which must be above 0",
+			       (unsigned)cfg->ttl_min_s, (unsigned)cfg->ttl_max_s);
 	return FZ_OK;
 }
 

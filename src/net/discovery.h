@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "config.h"
 #include "err.h"
 #include "jwk.h"
 #include "srv_select.h"
@@ -84,6 +85,13 @@ typedef struct fz_discovery fz_discovery;
 fz_code fz_discovery_new(const fz_discovery_config *cfg, fz_discovery **out,
 			 fz_err *err);
 void fz_discovery_free(fz_discovery *d);
+
+/* fz_discovery_new for a server: its dns_server (host NULL: the system
+ * resolver), ca_file and `discovery:` block over the defaults above;
+ * jwks_refetch_s 0 keeps its default. */
+fz_code fz_discovery_open(const char *dns_host, uint16_t dns_port, const char *ca_file,
+			  const fz_cfg_discovery *c, uint64_t jwks_refetch_s,
+			  fz_discovery **out, fz_err *err);
 
 /* Empties the caches (rate limits included). */
 void fz_discovery_flush(fz_discovery *d);

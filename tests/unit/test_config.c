@@ -79,6 +79,8 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c.login.form_ttl, FZ_AS_LOGIN_FORM_TTL_DEFAULT);
 	assert_false(c.dpop.nonce);
 	assert_int_equal(c.jose.leeway, FZ_JOSE_LEEWAY);
+	assert_true(c.discovery.ttl_min == FZ_CFG_UNSET);
+	assert_true(c.discovery.negative_ttl == FZ_CFG_UNSET);
 	assert_int_equal(fz_as_config_max_signed_ttl(&c), FZ_AS_ASSERTION_TTL_DEFAULT);
 	fz_as_config_free(&c);
 	fz_as_config_free(&c); /* twice is harmless */
@@ -224,6 +226,9 @@ static void test_bad_values(void **state)
 	refused(BASE "dpop: {nonce: yes}\n", "dpop.nonce", "true or false", NULL);
 	refused(BASE "access_log: 1\n", "access_log", "true or false", NULL);
 	refused(BASE "jose: {leeway: 100000}\n", "jose.leeway", NULL);
+	refused(BASE "discovery: {ttl_max: 0}\n", "discovery.ttl_max", NULL);
+	refused(BASE "discovery: {dns_tries: 11}\n", "discovery.dns_tries", NULL);
+	refused(BASE "discovery: {negative_tll: 5}\n", "negative_tll", NULL);
 	refused(BASE "login: {window: 0}\n", "login.window", NULL);
 	refused(BASE "login: {session_ttl: 59}\n", "login.session_ttl", NULL);
 	refused(BASE "login: {form_ttl: 86401}\n", "login.form_ttl", NULL);
@@ -331,7 +336,8 @@ static void test_dns_names(void **state)
 }
 
 /* The Mailbox verifies DPoP proofs on /mta/v1 too: its jose block takes
- * the same four limits as the AS's, through the same reader. */
+ * the same four limits as the AS's, through the same reader; so does its
+ * discovery block. */
 static void test_mbx_jose_block(void **state)
 {
 	static const char yaml[] =
@@ -344,7 +350,9 @@ static void test_mbx_jose_block(void **state)
 		"authorization_server: https://as.example.com/\n"
 		"mta: {client_id: mta.example.com}\n"
 		"jose: {leeway: 5, dpop_iat_window: 20, max_jws_bytes: 4096, max_dpop_bytes: 2048}\n"
-		"limits: {header_timeout: 4}\n";
+		"limits: {header_timeout: 4}\n"
+		"discovery: {dns_timeout_ms: 500, dns_tries: 2, http_timeout: 7,"
+		" cache_max_entries: 64, ttl_min: 0, ttl_max: 120, negative_ttl: 0}\n";
 	fz_mbx_config c;
 	fz_err err = {0};
 
@@ -356,6 +364,13 @@ static void test_mbx_jose_block(void **state)
 	assert_int_equal(c.jose.dpop_max_bytes, 2048);
 	assert_int_equal(c.limits.header_timeout, 4);
 	assert_int_equal(c.limits.timeout, FZ_MBX_TIMEOUT_DEFAULT);
+	assert_int_equal(c.discovery.dns_timeout_ms, 500);
+	assert_int_equal(c.discovery.dns_tries, 2);
+	assert_int_equal(c.discovery.http_timeout, 7);
+	assert_int_equal(c.discovery.cache_max_entries, 64);
+	assert_int_equal(c.discovery.ttl_min, 0);
+	assert_int_equal(c.discovery.ttl_max, 120);
+	assert_int_equal(c.discovery.negative_ttl, 0);
 	fz_mbx_config_free(&c);
 }
 
