@@ -29,7 +29,8 @@ demo: build web/dist/index.html
 fuzz: bootstrap
 	@scripts/fuzz.sh build
 
-bench: build
+# scripts/bench.sh makes its own release build (build-bench).
+bench: bootstrap
 	@scripts/bench.sh
 
 clean:

@@ -1,6 +1,7 @@
-// Token exchange throughput: access token -> JWT assertion (SPEC §7.2),
-// the request every sent message costs its domain's AS. A first figure,
-// not a test.
+// Token exchange throughput (issue #8, benchmark 4): access token -> JWT
+// assertion (SPEC §7.2), the request every sent message costs its
+// domain's AS. Prints exchange_per_s=<n>; its anchor is the crypto bound
+// of bench/crypto-bound.sh, taken by scripts/bench.sh in the same run.
 //
 // It starts one `federizer as` (the system-test harness: scratch folder,
 // test CA), signs alice in once, then runs WORKERS worker threads, each
@@ -11,6 +12,8 @@
 //
 //   FZ_BIN=build/src/cmd/federizer node bench/exchange.mjs
 //   SECONDS=20 WORKERS=2 CONCURRENCY=8 AS_THREADS=4 node bench/exchange.mjs
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -27,31 +30,43 @@ const MBX = 'https://mbx.example.com/';
 
 async function setup() {
   const env = await makeTestEnv('fz-bench-exchange-');
-  const as = await AsServer.create(env, {
-    name: 'as.example.com',
-    // The load comes from one address: lift the per-address rate limit.
-    config: { access_log: false, limits: { threads: AS_THREADS, rate_per_ip: 1000000, rate_burst: 1000000 } },
-  });
-  as.adminOk(['user', 'add', 'alice@example.com'], { input: 'correct horse\n' });
-  as.adminOk(['client', 'add', 'webmail', '--public', '--first-party',
-    '--redirect-uri', `${MBX}oauth/callback`, '--audience', MBX]);
-  const mta = await makeMta(as, 'mta.example.com', MBX);
-  await as.start();
-  const { access_token: token } = await loginWithPkce(env, as, {
-    clientId: 'webmail', redirectUri: `${MBX}oauth/callback`,
-    username: 'alice@example.com', password: 'correct horse',
-  });
-  const headers = JSON.stringify([
-    { 'Message-ID': '<b07d0cdf-c6f4-4f67-b24c-cc847a4c2df4@example.com>' },
-    { From: 'Alice <alice@example.com>' },
-    { 'Recipients-Digest': await digestHeader('to:Bob <bob@example.net>\r\n') },
-    { 'Body-Digest': await digestHeader('{"parts":[]}') },
-  ]);
-  return { env, as, mta, token, headers };
+  try {
+    const as = await AsServer.create(env, {
+      name: 'as.example.com',
+      // The load comes from one address: lift the per-address rate limit.
+      config: { access_log: false, limits: { threads: AS_THREADS, rate_per_ip: 1000000, rate_burst: 1000000 } },
+    });
+    as.adminOk(['user', 'add', 'alice@example.com'], { input: 'correct horse\n' });
+    as.adminOk(['client', 'add', 'webmail', '--public', '--first-party',
+      '--redirect-uri', `${MBX}oauth/callback`, '--audience', MBX]);
+    const mta = await makeMta(as, 'mta.example.com', MBX);
+    await as.start();
+    const { access_token: token } = await loginWithPkce(env, as, {
+      clientId: 'webmail', redirectUri: `${MBX}oauth/callback`,
+      username: 'alice@example.com', password: 'correct horse',
+    });
+    const headers = JSON.stringify([
+      { 'Message-ID': '<b07d0cdf-c6f4-4f67-b24c-cc847a4c2df4@example.com>' },
+      { From: 'Alice <alice@example.com>' },
+      { 'Recipients-Digest': await digestHeader('to:Bob <bob@example.net>\r\n') },
+      { 'Body-Digest': await digestHeader('{"parts":[]}') },
+    ]);
+    return { env, as, mta, token, headers };
+  } catch (e) {
+    await env.cleanup();
+    throw e;
+  }
+}
+
+// CPU seconds (user + system) the process pid used so far.
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
 }
 
 async function main() {
   const { env, as, mta, token, headers } = await setup();
+  const cpu0 = cpuSeconds(as.proc.pid);
   const jwk = await jose.exportJWK(mta.privateKey);
   const data = { issuer: as.issuer, ca: env.pki.caPem, token, headers, jwk, kid: mta.kid,
     clientId: mta.clientId, seconds: SECONDS, concurrency: CONCURRENCY };
@@ -60,6 +75,7 @@ async function main() {
     w.on('message', ok);
     w.on('error', fail);
   })));
+  const asCpu = cpuSeconds(as.proc.pid) - cpu0;
   await env.cleanup();
   const done = results.reduce((n, r) => n + r.ok, 0);
   const failed = results.reduce((n, r) => n + r.failed, 0);
@@ -69,7 +85,16 @@ async function main() {
     `in flight, ${SECONDS} s, AS threads ${AS_THREADS}`);
   console.log(`  ${done} ok, ${failed} failed: ${(done / SECONDS).toFixed(0)} requests/s; ` +
     `latency p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
-  if (failed > 0) console.log(`  first failure: ${results.find((r) => r.firstError)?.firstError}`);
+  if (failed > 0 || done === 0) {
+    console.log(`  first failure: ${results.find((r) => r.firstError)?.firstError}`);
+    process.exitCode = 1;
+    return;
+  }
+  // The client shares the cores with the AS: what the AS would do with
+  // every core to itself, from the CPU time it spent per exchange.
+  console.log(`  the AS used ${asCpu.toFixed(2)} CPU s: ${(1000 * asCpu / done).toFixed(2)} ms per exchange`);
+  console.log(`exchange_per_s=${(done / SECONDS).toFixed(1)}`);
+  console.log(`exchange_as_capacity_per_s=${(done / asCpu * availableParallelism()).toFixed(1)}`);
 }
 
 async function worker() {

@@ -3,7 +3,8 @@
 # unit tests under ASan+UBSan, the fuzz smoke, the webmail's checks, the
 # API documents' lint, the system tests (which also check every response
 # against the API documents), the webmail in chromium against a real AS
-# and MBX (needs web/dist, built by the webmail stage). Runs every
+# and MBX (needs web/dist, built by the webmail stage), the smoke of the
+# benchmarks (scripts/bench.sh --smoke). Runs every
 # stage even after a failure, then prints one tally line and fails if any
 # test failed.
 set -uo pipefail
@@ -120,6 +121,26 @@ if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
 	fi
 	rm -f "$out"
 fi
+
+# Every benchmark of `make bench` once, with tiny counts and its anchor
+# (bench/, ~1 minute): a benchmark that rots fails here, not in the
+# 20-minute run. Each run (anchor or ours) counts one test.
+echo "== bench smoke (every benchmark, tiny counts)"
+out=$(mktemp)
+FZ_BIN="$PWD/build/src/cmd/federizer" scripts/bench.sh --smoke >"$out" 2>&1
+rc=$?
+p=$(grep -c '^-- ' "$out")
+ran_bad=$(grep -c '^FAILED: .*(exit [0-9]*)$' "$out")
+f=$(grep -c '^FAILED: ' "$out")
+grep -E '^[a-z_]+_vs_[a-z_]+=[0-9.]+$|^FAILED: ' "$out"
+if [ "$rc" -ne 0 ]; then
+	tail -40 "$out"
+	[ "${f:-0}" -gt 0 ] || f=1
+	stage_failed+=("bench smoke")
+fi
+passed=$((passed + ${p:-0} - ${ran_bad:-0}))
+failed=$((failed + ${f:-0}))
+rm -f "$out"
 
 echo
 for s in "${stage_failed[@]}"; do echo "FAILED: $s"; done

@@ -1023,7 +1023,7 @@ static void dns_down(const char *server, const char *why)
 static void test_dns_down(void **state)
 {
 	char server[32];
-	uint16_t port;
+	uint16_t port = 0;
 	int fd;
 
 	(void)state;

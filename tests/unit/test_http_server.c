@@ -1548,7 +1548,8 @@ static void expect_route_error(fz_http_server *s, const char *method,
 
 	assert_int_equal(fz_http_server_route(s, &def, &err), code);
 	if (strstr(err.msg, why) == NULL)
-		fail_msg("%s %s: expected \"%s\" in \"%s\"", method, pattern, why, err.msg);
+		fail_msg("%s %s: expected \"%s\" in \"%s\"", method,
+			 pattern != NULL ? pattern : "(no pattern)", why, err.msg);
 }
 
 static void test_route_errors(void **state)
