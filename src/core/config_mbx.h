@@ -31,6 +31,9 @@
  * once. Each still counts against max_connections. */
 #define FZ_MBX_LONG_POLL_MAX_WAITERS_DEFAULT 10000
 #define FZ_MBX_LONG_POLL_MAX_WAITERS_MAX 1000000
+/* verified access tokens remembered (about 300 bytes each) */
+#define FZ_MBX_TOKEN_CACHE_ENTRIES_DEFAULT 4096
+#define FZ_MBX_TOKEN_CACHE_ENTRIES_MAX 1000000
 
 /* HTTP server. */
 #define FZ_MBX_MAX_CONNECTIONS_DEFAULT 1024
@@ -81,6 +84,7 @@ typedef struct fz_mbx_limits_config {
 	uint64_t inline_page_bytes;    /* inline bodies of one sync answer */
 	uint64_t long_poll_max_wait;   /* seconds a sync may wait */
 	uint64_t long_poll_max_waiters;
+	uint64_t token_cache_entries;  /* verified access tokens kept; 0: none */
 	uint64_t max_connections;
 	uint64_t per_ip_connections;
 	uint64_t rate_per_ip;      /* requests a second per client address */

@@ -9,9 +9,26 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "http_client_pool.h"
+#include "oauth_client.h"
+
 int64_t fz_mbx_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/* Sending exchanges the user's token at the own AS from an HTTP worker
+ * thread: a client per worker at most, kept so the TLS session is too. */
+static fz_code as_clients_open(fz_mbx *m, fz_err *err)
+{
+	fz_http_client_config cc;
+
+	fz_http_client_config_defaults(&cc);
+	cc.ca_file = m->cfg->ca_file;
+	cc.timeout_s = (unsigned)m->cfg->mta_timeout;
+	cc.connect_timeout_s = (unsigned)m->cfg->mta_timeout;
+	cc.max_body_bytes = FZ_OAUTH_MAX_RESPONSE_BYTES;
+	return fz_http_client_pool_new(&cc, (size_t)m->cfg->limits.threads, &m->as_clients, err);
 }
 
 fz_code fz_mbx_open(const fz_mbx_config *cfg, fz_mbx **out, fz_err *err)
@@ -43,6 +60,8 @@ fz_code fz_mbx_open(const fz_mbx_config *cfg, fz_mbx **out, fz_err *err)
 		rc = fz_mbx_mta_open(m, err);
 	if (rc == FZ_OK)
 		rc = fz_mbx_federation_open(m, err);
+	if (rc == FZ_OK)
+		rc = as_clients_open(m, err);
 	if (rc != FZ_OK) {
 		fz_mbx_close(m);
 		return rc;
@@ -56,6 +75,7 @@ void fz_mbx_close(fz_mbx *m)
 	if (m == NULL)
 		return;
 	fz_mbx_mta_close(m);
+	fz_http_client_pool_free(m->as_clients);
 	fz_discovery_free(m->disc);
 	fz_mbx_notify_free(m->notify);
 	fz_mbx_keys_free(m->keys);

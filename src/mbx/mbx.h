@@ -33,6 +33,7 @@ typedef struct fz_mbx {
 	fz_key *mta_key;          /* the MTA's private_key_jwt key; NULL: no sending */
 	fz_key *mta_dpop_key;     /* its DPoP key, made on first start */
 	fz_discovery *disc;       /* peers by DNS: senders' and fetchers' AS and MBX */
+	struct fz_http_client_pool *as_clients; /* to the own AS's token endpoint */
 	/* Called after a commit that queued work, to wake the MTA worker
 	 * (src/mta/, started beside the mbx by cmd_mbx.c); NULL: none. */
 	void (*queued)(void *ctx);

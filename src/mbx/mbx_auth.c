@@ -20,6 +20,7 @@
 #include "http_client.h"
 #include "jws.h"
 #include "jwt.h"
+#include "mbx_token_cache.h"
 #include "placeholder.h"
 
 #define FETCH_MAX_BYTES (64 * 1024) /* metadata, JWKS */
@@ -34,6 +35,7 @@ struct fz_mbx_keys {
 	pthread_mutex_t fetching; /* one fetch at a time; guards last_fetch */
 	int64_t last_fetch;      /* monotonic seconds; 0: never */
 	fz_discovery *disc;      /* resolves through dns_server, when set */
+	fz_token_cache *verified; /* tokens that passed every check; NULL: off */
 };
 
 static int64_t mono_now(void)
@@ -56,7 +58,8 @@ fz_code fz_mbx_keys_new(const fz_mbx_config *cfg, fz_mbx_keys **out,
 	k->cfg = cfg;
 	pthread_rwlock_init(&k->lock, NULL);
 	pthread_mutex_init(&k->fetching, NULL);
-	if (cfg->dns_host != NULL)
+	rc = fz_token_cache_new((size_t)cfg->limits.token_cache_entries, &k->verified, err);
+	if (rc == FZ_OK && cfg->dns_host != NULL)
 		rc = fz_discovery_open(cfg->dns_host, cfg->dns_port, cfg->ca_file,
 				       &cfg->discovery, 0, &k->disc, err);
 	if (rc != FZ_OK) {
@@ -74,6 +77,7 @@ void fz_mbx_keys_free(fz_mbx_keys *k)
 	fz_keyset_free(k->set);
 	free(k->token_endpoint);
 	fz_discovery_free(k->disc);
+	fz_token_cache_free(k->verified);
 	pthread_rwlock_destroy(&k->lock);
 	pthread_mutex_destroy(&k->fetching);
 	free(k);
@@ -351,6 +355,18 @@ static fz_code check_claims(fz_mbx *m, fz_http_req *req, const fz_jws *jws,
 	return FZ_OK;
 }
 
+/* A token that passed every check before and has not expired. */
+static bool cached(fz_mbx *m, fz_http_req *req, const char *token, const char **user)
+{
+	char u[ADDRESS_MAX + 1];
+
+	if (!fz_token_cache_get(m->keys->verified, token, strlen(token), fz_mbx_now(), u,
+				sizeof(u)))
+		return false;
+	*user = fz_arena_strdup(req->arena, u);
+	return *user != NULL;
+}
+
 fz_code fz_mbx_authenticate(fz_mbx *m, fz_http_req *req, const char **user,
 			    fz_err *err)
 {
@@ -369,15 +385,21 @@ fz_code fz_mbx_authenticate(fz_mbx *m, fz_http_req *req, const char **user,
 	token = h + 7;
 	while (*token == ' ')
 		token++;
+	if (cached(m, req, token, user))
+		return FZ_OK;
 	if (verify_token(m->keys, token, strlen(token), &jws, &e) != FZ_OK) {
 		fz_jws_free(jws);
 		return refuse(m, req, 401, "invalid_token", e.msg, err);
 	}
 	rc = check_claims(m, req, jws, user, err);
-	fz_jws_free(jws);
 	/* A user exists for delivery once they have a mailbox (mbx_store.h):
 	 * the first call with a valid token makes it. */
 	if (rc == FZ_OK)
 		rc = fz_mbx_mailbox_open(m->store, *user, err);
+	if (rc == FZ_OK)
+		fz_token_cache_put(m->keys->verified, token, strlen(token), *user,
+				   (int64_t)json_integer_value(json_object_get(fz_jws_payload(jws),
+									       "exp")));
+	fz_jws_free(jws);
 	return rc;
 }

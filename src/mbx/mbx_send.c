@@ -25,6 +25,7 @@
 
 #include "delivery.h"
 #include "http_client.h"
+#include "http_client_pool.h"
 #include "keyfile.h"
 #include "oauth_client.h"
 #include "placeholder.h"
@@ -214,7 +215,6 @@ static fz_code exchange(fz_mbx *m, fz_http_req *req, const json_t *origin,
 		.dpop_key = m->mta_dpop_key,
 		.assertion_ttl = (int64_t)m->cfg->mta_assertion_ttl,
 	};
-	fz_http_client_config cc;
 	fz_http_client *http = NULL;
 	fz_oauth_token tok;
 	char *headers = NULL;
@@ -225,13 +225,8 @@ static fz_code exchange(fz_mbx *m, fz_http_req *req, const json_t *origin,
 		rc = fz_fail(err, FZ_EINTERNAL, "no bearer token to exchange");
 	if (rc == FZ_OK)
 		rc = fz_delivery_exchange_headers(origin, &headers, err);
-	fz_http_client_config_defaults(&cc);
-	cc.ca_file = m->cfg->ca_file;
-	cc.timeout_s = (unsigned)m->cfg->mta_timeout;
-	cc.connect_timeout_s = (unsigned)m->cfg->mta_timeout;
-	cc.max_body_bytes = FZ_OAUTH_MAX_RESPONSE_BYTES;
 	if (rc == FZ_OK)
-		rc = fz_http_client_new(&cc, &http, err);
+		rc = fz_http_client_pool_get(m->as_clients, &http, err);
 	if (rc == FZ_OK) {
 		const fz_oauth_param p[] = {
 			{"subject_token", bearer_token(req)},
@@ -253,7 +248,7 @@ static fz_code exchange(fz_mbx *m, fz_http_req *req, const json_t *origin,
 				  tok.issued_token_type ? tok.issued_token_type : "(no type)");
 	if (rc == FZ_OK)
 		*assertion = tok.access_token;
-	fz_http_client_free(http);
+	fz_http_client_pool_put(m->as_clients, http);
 	free(headers);
 	return rc;
 }

@@ -37,6 +37,7 @@
 #include "jwk.h"
 #include "jws.h"
 #include "mbx.h"
+#include "mbx_token_cache.h"
 #include "tls_fixture.h"
 
 #define MAX_UPLOAD (6 * 1024 * 1024)
@@ -911,6 +912,44 @@ static void new_draft(const char *token, const char *from, char *id, size_t size
 	resp_free(&r);
 }
 
+/* The verified-token cache: a hit only for the same token before its
+ * exp; a slot holds the newest token; 0 entries is no cache at all. */
+static void test_token_cache(void **state)
+{
+	static const char a[] = "header.payload-a.sig", b[] = "header.payload-b.sig";
+	char user[64], longest[300];
+	fz_token_cache *c = NULL;
+	fz_err err = {0};
+
+	(void)state;
+	assert_int_equal(fz_token_cache_new(0, &c, &err), FZ_OK);
+	assert_null(c);
+	fz_token_cache_put(c, a, strlen(a), "alice@example.com", 2000);
+	assert_false(fz_token_cache_get(c, a, strlen(a), 1000, user, sizeof(user)));
+
+	assert_int_equal(fz_token_cache_new(1, &c, &err), FZ_OK);
+	assert_false(fz_token_cache_get(c, a, strlen(a), 1000, user, sizeof(user)));
+	fz_token_cache_put(c, a, strlen(a), "alice@example.com", 2000);
+	assert_true(fz_token_cache_get(c, a, strlen(a), 1999, user, sizeof(user)));
+	assert_string_equal(user, "alice@example.com");
+	assert_false(fz_token_cache_get(c, a, strlen(a), 2000, user, sizeof(user)));
+	assert_false(fz_token_cache_get(c, a, strlen(a) - 1, 1000, user, sizeof(user)));
+	assert_false(fz_token_cache_get(c, b, strlen(b), 1000, user, sizeof(user)));
+	assert_false(fz_token_cache_get(c, a, strlen(a), 1000, user, 5)); /* no room */
+	/* one slot: b replaces a */
+	fz_token_cache_put(c, b, strlen(b), "bob@example.com", 2000);
+	assert_true(fz_token_cache_get(c, b, strlen(b), 1000, user, sizeof(user)));
+	assert_false(fz_token_cache_get(c, a, strlen(a), 1000, user, sizeof(user)));
+	/* no user longer than an address, no token without exp */
+	memset(longest, 'x', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	fz_token_cache_put(c, a, strlen(a), longest, 2000);
+	assert_false(fz_token_cache_get(c, a, strlen(a), 1000, user, sizeof(user)));
+	fz_token_cache_put(c, a, strlen(a), "alice@example.com", 0);
+	assert_false(fz_token_cache_get(c, a, strlen(a), 1000, user, sizeof(user)));
+	fz_token_cache_free(c);
+}
+
 static void test_sync(void **state)
 {
 	const char *erin = token_for("erin@example.com");
@@ -1090,6 +1129,7 @@ int main(void)
 		cmocka_unit_test(test_bad_digests),
 		cmocka_unit_test(test_limits_leave_nothing),
 		cmocka_unit_test(test_drafts),
+		cmocka_unit_test(test_token_cache),
 		cmocka_unit_test(test_sync),
 		cmocka_unit_test(test_long_poll),
 		cmocka_unit_test(test_forwarding),
