@@ -3,17 +3,31 @@
 #   fuzz.sh build          build into build-fuzz
 #   fuzz.sh smoke          run every target FZ_FUZZ_SECONDS (default 30) s
 #   fuzz.sh run NAME [S]   run one target S seconds (default 600)
+#   fuzz.sh merge NAME DIR fold inputs found in DIR into the committed
+#                          corpus, keeping only those that add edges
 # Seeds live in tests/fuzz/corpus/NAME; new inputs found go to a scratch
-# copy so a smoke run never dirties the work tree.
+# copy so a smoke run never dirties the work tree. A dictionary is
+# tests/fuzz/NAME.dict, or json.dict for the targets that read JSON.
+# FZ_FUZZ_BUILD names the build directory (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bdir=${FZ_FUZZ_BUILD:-build-fuzz}
+json_targets=" jcs jwk jwt chain jws placeholder_json "
+
+dict_args() { # name
+	if [ -f "tests/fuzz/$1.dict" ]; then
+		echo "-dict=tests/fuzz/$1.dict"
+	elif [[ $json_targets == *" $1 "* ]]; then
+		echo "-dict=tests/fuzz/json.dict"
+	fi
+}
 
 build() {
-	if [ ! -d build-fuzz ]; then
-		CC=clang meson setup build-fuzz -Dfuzz=true \
+	if [ ! -d "$bdir" ]; then
+		CC=clang meson setup "$bdir" -Dfuzz=true \
 			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	fi
-	ninja -C build-fuzz >/dev/null
+	ninja -C "$bdir" >/dev/null
 }
 
 run_one() { # name seconds
@@ -22,9 +36,9 @@ run_one() { # name seconds
 	cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
 	echo "fuzz $name: ${secs}s"
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		"build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$secs" \
+		"$bdir/tests/fuzz/fuzz_$name" -max_total_time="$secs" $(dict_args "$name") \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="build-fuzz/crash-$name-" "$work" 2>&1 |
+		-artifact_prefix="$bdir/crash-$name-" "$work" 2>&1 |
 		grep -E '^(stat::number_of_executed_units|stat::peak_rss|#[0-9]+ +DONE|==[0-9]+==ERROR|SUMMARY)' || true
 	local rc=${PIPESTATUS[0]}
 	rm -rf "$work"
@@ -46,5 +60,11 @@ run)
 	build
 	run_one "$2" "${3:-600}"
 	;;
-*) echo "usage: fuzz.sh build|smoke|run NAME [SECONDS]" >&2; exit 2 ;;
+merge)
+	build
+	# the fewest inputs that keep every edge: hit counts are not kept
+	"$bdir/tests/fuzz/fuzz_$2" -set_cover_merge=1 -use_counters=0 \
+		-max_len=65536 -timeout=10 "tests/fuzz/corpus/$2" "$3"
+	;;
+*) echo "usage: fuzz.sh build|smoke|run NAME [SECONDS]|merge NAME DIR" >&2; exit 2 ;;
 esac

@@ -55,6 +55,13 @@ static size_t take_token(struct cursor *c, bool fold)
 	return c->i - start;
 }
 
+/* RFC 5322 §3.2.4: no control character but HTAB in a quoted string, not
+ * even escaped; a NUL would cut a filename short where C reads it. */
+static bool is_ctl(unsigned char c)
+{
+	return (c < 32 && c != '\t') || c == 127;
+}
+
 static fz_code take_quoted(struct cursor *c, fz_err *err)
 {
 	c->i++; /* the opening quote */
@@ -63,6 +70,9 @@ static fz_code take_quoted(struct cursor *c, fz_err *err)
 			if (++c->i == c->n)
 				break;
 		}
+		if (is_ctl((unsigned char)c->s[c->i]))
+			return fz_fail(err, FZ_ESYNTAX,
+				       "MIME: control character in a quoted string at %zu", c->i);
 		c->o[c->olen++] = c->s[c->i++];
 	}
 	if (c->i == c->n)

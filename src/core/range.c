@@ -131,3 +131,46 @@ void fz_range_unsatisfied_format(uint64_t size, char out[FZ_CONTENT_RANGE_MAX])
 {
 	snprintf(out, FZ_CONTENT_RANGE_MAX, "bytes */%" PRIu64, size);
 }
+
+/* 1*DIGIT at s[*i..n) that fits 64 bits: a peer's offsets are checked,
+ * not clamped. */
+static bool exact_digits(const char *s, size_t n, size_t *i, uint64_t *v)
+{
+	size_t start = *i;
+	uint64_t x = 0;
+	unsigned d;
+
+	while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
+		d = (unsigned)(s[*i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+		(*i)++;
+	}
+	*v = x;
+	return *i > start;
+}
+
+fz_code fz_content_range_parse(const char *s, size_t n, fz_range *out,
+			       uint64_t *complete, bool *known, fz_err *err)
+{
+	size_t i = 6;
+	uint64_t first, last, size = 0;
+	bool star = false;
+
+	if (n < 6 || strncasecmp(s, "bytes ", 6) != 0 ||
+	    !exact_digits(s, n, &i, &first) || i == n || s[i++] != '-' ||
+	    !exact_digits(s, n, &i, &last) || i == n || s[i++] != '/')
+		return fz_fail(err, FZ_ESYNTAX, "Content-Range is not bytes first-last/size");
+	if (i + 1 == n && s[i] == '*')
+		star = true;
+	else if (!exact_digits(s, n, &i, &size) || i != n)
+		return fz_fail(err, FZ_ESYNTAX, "Content-Range size is not a number");
+	if (first > last || (!star && last >= size))
+		return fz_fail(err, FZ_ESYNTAX, "Content-Range is not a range of the size");
+	out->first = first;
+	out->last = last;
+	*complete = size;
+	*known = !star;
+	return FZ_OK;
+}

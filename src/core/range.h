@@ -10,6 +10,7 @@
 #ifndef FZ_CORE_RANGE_H
 #define FZ_CORE_RANGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,15 @@ void fz_range_format(const fz_range *r, uint64_t size,
 		     char out[FZ_CONTENT_RANGE_MAX]);
 /* "bytes * /size" (without the space) for a 416 answer. */
 void fz_range_unsatisfied_format(uint64_t size, char out[FZ_CONTENT_RANGE_MAX]);
+
+/* Reads a 206 answer's Content-Range (RFC 9110 §14.4), as a client that
+ * resumed a fetch checks it: "bytes first-last/complete", or with a
+ * star for an unknown complete length; unit case-insensitive, digits
+ * only (no sign, no spaces inside), first <= last < complete. *complete
+ * is 0 and *known false for the star. FZ_ESYNTAX for anything else, an
+ * overflow included. */
+fz_code fz_content_range_parse(const char *s, size_t n, fz_range *out,
+			       uint64_t *complete, bool *known, fz_err *err);
 
 static inline uint64_t fz_range_length(const fz_range *r)
 {

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth_header.h"
 #include "discovery.h"
 #include "http_client.h"
 #include "jws.h"
@@ -356,12 +357,12 @@ static fz_code check_claims(fz_mbx *m, fz_http_req *req, const fz_jws *jws,
 }
 
 /* A token that passed every check before and has not expired. */
-static bool cached(fz_mbx *m, fz_http_req *req, const char *token, const char **user)
+static bool cached(fz_mbx *m, fz_http_req *req, const char *token, size_t len,
+		   const char **user)
 {
 	char u[ADDRESS_MAX + 1];
 
-	if (!fz_token_cache_get(m->keys->verified, token, strlen(token), fz_mbx_now(), u,
-				sizeof(u)))
+	if (!fz_token_cache_get(m->keys->verified, token, len, fz_mbx_now(), u, sizeof(u)))
 		return false;
 	*user = fz_arena_strdup(req->arena, u);
 	return *user != NULL;
@@ -373,6 +374,7 @@ fz_code fz_mbx_authenticate(fz_mbx *m, fz_http_req *req, const char **user,
 	const char *h = NULL, *token;
 	fz_jws *jws = NULL;
 	fz_err e = {0};
+	size_t tlen = 0;
 	fz_code rc = fz_http_req_header_one(req, "Authorization", &h, err);
 
 	*user = NULL;
@@ -380,14 +382,14 @@ fz_code fz_mbx_authenticate(fz_mbx *m, fz_http_req *req, const char **user,
 		return rc;
 	if (h == NULL)
 		return refuse(m, req, 401, NULL, "an access token is required", err);
-	if (strncasecmp(h, "Bearer ", 7) != 0)
+	rc = fz_auth_credentials(h, strlen(h), "Bearer", &token, &tlen, &e);
+	if (rc == FZ_ESTRUCT)
 		return refuse(m, req, 401, "invalid_request", "use the Bearer scheme (RFC 6750)", err);
-	token = h + 7;
-	while (*token == ' ')
-		token++;
-	if (cached(m, req, token, user))
+	if (rc != FZ_OK)
+		return refuse(m, req, 401, "invalid_token", e.msg, err);
+	if (cached(m, req, token, tlen, user))
 		return FZ_OK;
-	if (verify_token(m->keys, token, strlen(token), &jws, &e) != FZ_OK) {
+	if (verify_token(m->keys, token, tlen, &jws, &e) != FZ_OK) {
 		fz_jws_free(jws);
 		return refuse(m, req, 401, "invalid_token", e.msg, err);
 	}
@@ -397,7 +399,7 @@ fz_code fz_mbx_authenticate(fz_mbx *m, fz_http_req *req, const char **user,
 	if (rc == FZ_OK)
 		rc = fz_mbx_mailbox_open(m->store, *user, err);
 	if (rc == FZ_OK)
-		fz_token_cache_put(m->keys->verified, token, strlen(token), *user,
+		fz_token_cache_put(m->keys->verified, token, tlen, *user,
 				   (int64_t)json_integer_value(json_object_get(fz_jws_payload(jws),
 									       "exp")));
 	fz_jws_free(jws);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth_header.h"
 #include "dpop.h"
 #include "jwt.h"
 
@@ -86,20 +87,22 @@ static fz_code no_token(fz_err *err, const char *why)
 static fz_code read_token(fz_http_req *req, const char **out, fz_err *err)
 {
 	const char *h = NULL, *t;
+	fz_err why = {0};
+	size_t n;
 	fz_code rc = fz_http_req_header_one(req, "Authorization", &h, err);
 
 	if (rc != FZ_OK)
 		return no_token(err, "more than one Authorization header");
 	if (h == NULL)
 		return no_token(err, "Authorization: DPoP <token> is required");
-	if (strncasecmp(h, "DPoP ", 5) != 0)
+	rc = fz_auth_credentials(h, strlen(h), "DPoP", &t, &n, &why);
+	if (rc == FZ_ESTRUCT)
 		return no_token(err, "use the DPoP scheme (RFC 9449 §7.1)");
-	for (t = h + 5; *t == ' '; t++)
-		;
-	if (*t == '\0')
-		return no_token(err, "the DPoP token is empty");
-	*out = t;
-	return FZ_OK;
+	if (rc != FZ_OK)
+		return no_token(err, why.msg);
+	/* the token is used as a C string further on: copy its length */
+	*out = fz_arena_strndup(req->arena, t, n);
+	return *out ? FZ_OK : fz_fail(err, FZ_ENOMEM, "out of memory");
 }
 
 /* The token's cnf.jkt, read before verification, against the proof key. */

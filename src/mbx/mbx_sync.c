@@ -31,35 +31,7 @@
 #include <string.h>
 
 #include "placeholder.h"
-
-#define STATE_PREFIX "1."
-#define STATE_MAX 32
-
-static void format_state(uint64_t modseq, char out[STATE_MAX])
-{
-	snprintf(out, STATE_MAX, STATE_PREFIX "%" PRIu64, modseq);
-}
-
-static fz_code gone(fz_err *err)
-{
-	return fz_fail_http(err, FZ_ENOTFOUND, 410, "state_too_old",
-			    "this sync state cannot be answered: sync again without since");
-}
-
-static fz_code parse_state(const char *s, uint64_t *out, fz_err *err)
-{
-	size_t p = strlen(STATE_PREFIX);
-	char *end;
-
-	if (strncmp(s, STATE_PREFIX, p) != 0 || s[p] < '0' || s[p] > '9' ||
-	    strlen(s) >= STATE_MAX)
-		return gone(err);
-	errno = 0;
-	*out = strtoull(s + p, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return gone(err);
-	return FZ_OK;
-}
+#include "sync_state.h"
 
 static fz_code parse_wait(const char *s, uint64_t max, unsigned *out, fz_err *err)
 {
@@ -127,7 +99,7 @@ static fz_code build(fz_mbx *m, fz_http_req *req, const char *user,
 {
 	json_t *changed = json_array(), *destroyed = json_array(), *inl = json_object();
 	uint64_t budget = m->cfg->limits.inline_page_bytes;
-	char state[STATE_MAX];
+	char state[FZ_SYNC_STATE_MAX];
 	json_t *o;
 	size_t i;
 
@@ -144,7 +116,7 @@ static fz_code build(fz_mbx *m, fz_http_req *req, const char *user,
 			goto nomem;
 		add_inline(m, req, user, json_object_get(o, "document"), inl, &budget);
 	}
-	format_state(ch->state, state);
+	fz_sync_state_format(ch->state, state);
 	*out = json_pack("{s:s,s:o,s:o,s:o,s:b}", "state", state, "changed", changed,
 			 "destroyed", destroyed, "inline", inl, "more", ch->more);
 	return *out ? FZ_OK : fz_fail(err, FZ_ENOMEM, "out of memory");
@@ -177,7 +149,7 @@ static fz_code read_call(fz_mbx *m, fz_http_req *req, sync_call **out,
 		return fz_fail(err, FZ_ENOMEM, "out of memory");
 	rc = fz_mbx_authenticate(m, req, &c->user, err);
 	if (rc == FZ_OK && since_s != NULL)
-		rc = parse_state(since_s, &c->since, err);
+		rc = fz_sync_state_parse(since_s, strlen(since_s), &c->since, err);
 	if (rc == FZ_OK)
 		rc = parse_wait(fz_form_get(&req->query, "wait"),
 				m->cfg->limits.long_poll_max_wait, &c->wait, err);

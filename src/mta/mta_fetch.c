@@ -34,6 +34,7 @@
 #include "dpop.h"
 #include "oauth_client.h"
 #include "placeholder.h"
+#include "range.h"
 
 #define SCOPE "internet_mail"
 
@@ -133,12 +134,15 @@ static fz_code download(fz_mta_job *j, const char *url, const char *tok,
 static bool continues_at(const fz_http_client_resp *resp, uint64_t from)
 {
 	const char *cr = fz_http_client_resp_header(resp, "Content-Range");
-	unsigned long long first = 0;
+	uint64_t whole = 0;
+	bool known = false;
+	fz_range r;
 
 	if (resp->status == 200)
 		return true;
 	return from > 0 && resp->status == 206 && cr != NULL &&
-	       sscanf(cr, "bytes %llu-", &first) == 1 && first == from;
+	       fz_content_range_parse(cr, strlen(cr), &r, &whole, &known, NULL) == FZ_OK &&
+	       r.first == from;
 }
 
 /* 4. The bytes are here: every copy waiting gets them. */

@@ -1028,6 +1028,22 @@ static void test_mime_bad(void **state)
 	expect_bad_mime("text/plain; a=1; A=2", true, "given twice");
 	expect_bad_mime("text/plain x", true, "';' expected");
 	expect_bad_mime("text/plain; (comment) a=b", true, "parameter name");
+	expect_bad_mime("attachment; filename=\"a\rb\"", false, "control character");
+	expect_bad_mime("attachment; filename=\"a\\\nb\"", false, "control character");
+}
+
+/* Found by fuzz_header: a NUL inside a quoted filename was kept, so the
+ * value C reads ("ph") differed from the one parsed (value_len 16). */
+static void test_mime_nul_in_quotes(void **state)
+{
+	static const char s[] = "attachment; filename=\"ph\0\0oto.jpg\"";
+	fz_err err = {0};
+	fz_mime m;
+
+	(void)state;
+	assert_int_equal(fz_mime_parse(s, sizeof(s) - 1, false, &m, &err), FZ_ESYNTAX);
+	assert_non_null(strstr(err.msg, "control character"));
+	assert_null(m.buf);
 }
 
 /* ---- addresses ---- */
@@ -1190,6 +1206,7 @@ int main(void)
 		cmocka_unit_test(test_to_yaml_refuses_numbers),
 		cmocka_unit_test(test_mime_parse),
 		cmocka_unit_test(test_mime_bad),
+		cmocka_unit_test(test_mime_nul_in_quotes),
 		cmocka_unit_test(test_address_list),
 		cmocka_unit_test(test_address_bad),
 		cmocka_unit_test(test_msgid),
