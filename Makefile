@@ -34,4 +34,16 @@ bench: bootstrap
 	@scripts/bench.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-valgrind build-bench
+
+# The system tests with every `federizer` under valgrind memcheck: no
+# error, no definitely lost block (slow; FZ_TESTS=tests/system/x.test.mjs
+# runs some files only). Then 10 minutes of mixed load on two domains:
+# RSS and file descriptors of every server flat after the warm-up
+# (FZ_SOAK_SECONDS sets the length).
+.PHONY: check-valgrind soak
+check-valgrind: bootstrap
+	@scripts/check-sanitized.sh --valgrind $(FZ_TESTS)
+
+soak: build
+	@scripts/soak.sh

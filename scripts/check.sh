@@ -105,6 +105,23 @@ if ls tests/system/*.test.mjs >/dev/null 2>&1; then
 	rm -f "$out"
 fi
 
+# The system tests again against the ASan+UBSan federizer of build-asan
+# (the unit stage configured it): a leak, a memory error or undefined
+# behaviour in any server fails the test that started it.
+echo "== system tests (ASan+UBSan)"
+out=$(mktemp)
+scripts/check-sanitized.sh >"$out" 2>&1
+grep -E '^(not ok|check-sanitized:)' "$out"
+p=$(sed -n 's/^check-sanitized: \([0-9]*\) passed.*$/\1/p' "$out")
+f=$(sed -n 's/^check-sanitized: .* passed, \([0-9]*\) failed.*$/\1/p' "$out")
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-1}))
+if [ "${f:-1}" != 0 ]; then
+	tail -60 "$out"
+	stage_failed+=("system tests (ASan+UBSan)")
+fi
+rm -f "$out"
+
 if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
 	echo "== browser tests (the webmail in chromium, real AS and MBX)"
 	out=$(mktemp)

@@ -4,6 +4,7 @@
 #include "as_password.h"
 
 #include <argon2.h>
+#include <malloc.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <string.h>
@@ -12,6 +13,18 @@
  * the account does not exist. */
 static char dummy[FZ_AS_PASSWORD_HASH_MAX];
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+/* libargon2 mallocs its 19 MiB for every hash. glibc's threshold for
+ * mmapping a block rises to the size of the last one freed, so from the
+ * second login on those 19 MiB come from the arena of the thread, which
+ * keeps them: the RSS grew by 19 MiB for every worker thread that ever
+ * checked a password (`make soak`). A fixed threshold keeps them mmapped. */
+static pthread_once_t malloc_once = PTHREAD_ONCE_INIT;
+
+static void keep_big_blocks_mmapped(void)
+{
+	(void)mallopt(M_MMAP_THRESHOLD, FZ_AS_MMAP_THRESHOLD_BYTES);
+}
 
 static void make_dummy(void)
 {
@@ -29,6 +42,7 @@ fz_code fz_as_password_hash(const char *pw, size_t n,
 	if (n > FZ_AS_PASSWORD_MAX)
 		return fz_fail(err, FZ_ELIMIT, "password longer than %d bytes",
 			       FZ_AS_PASSWORD_MAX);
+	pthread_once(&malloc_once, keep_big_blocks_mmapped);
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return fz_fail(err, FZ_EINTERNAL, "no randomness for a salt");
 	rc = argon2id_hash_encoded(FZ_AS_ARGON2_T_COST, FZ_AS_ARGON2_M_COST_KIB,
@@ -50,6 +64,7 @@ fz_code fz_as_password_verify(const char *encoded, const char *pw, size_t n,
 
 	if (n > FZ_AS_PASSWORD_MAX)
 		return fz_fail(err, FZ_EDENIED, "wrong password");
+	pthread_once(&malloc_once, keep_big_blocks_mmapped);
 	if (encoded == NULL) {
 		pthread_once(&dummy_once, make_dummy);
 		if (dummy[0] != '\0')

@@ -18,6 +18,9 @@
 #define FZ_AS_ARGON2_PARALLELISM 1
 #define FZ_AS_ARGON2_SALT_BYTES 16
 #define FZ_AS_ARGON2_HASH_BYTES 32
+/* Blocks from this size up are mmapped, and given back once freed: see
+ * as_password.c. Below the 19 MiB, above any buffer of a request. */
+#define FZ_AS_MMAP_THRESHOLD_BYTES (1024 * 1024)
 
 #define FZ_AS_PASSWORD_MIN 8      /* bytes, for passwords set by admin */
 #define FZ_AS_PASSWORD_MAX 1024   /* bounds the work one login can ask for */

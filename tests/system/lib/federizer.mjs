@@ -3,6 +3,11 @@
 // commands, and servers started, awaited and stopped. The binary is
 // $FZ_BIN, else build/src/cmd/federizer of this checkout.
 //
+// FZ_VALGRIND=1 runs every `federizer` process under valgrind memcheck
+// (longer timeouts). A server or command whose stderr carries a
+// sanitizer or valgrind report fails its test: stop() throws, and the
+// test file exits non-zero (see noteReport).
+//
 //   const env = await makeTestEnv('fz-as-');       // temp dir, CA, fetch
 //   const as = await AsServer.create(env, { name: 'as.example.com' });
 //   as.adminOk(['user', 'add', 'alice@example.com'], { input: 'password1\n' });
@@ -23,15 +28,88 @@ import { makePki } from './pki.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FZ_BIN = resolve(process.env.FZ_BIN ?? join(root, 'build/src/cmd/federizer'));
 
-const START_TIMEOUT_MS = 15000;
-const STOP_TIMEOUT_MS = 10000;
+export const VALGRIND = process.env.FZ_VALGRIND === '1';
+// Memcheck runs code 20 to 50 times slower; servers mostly wait.
+export const SLOWDOWN = VALGRIND ? 10 : 1;
+const START_TIMEOUT_MS = 15000 * SLOWDOWN;
+const STOP_TIMEOUT_MS = 10000 * SLOWDOWN;
+
+// Exit code memcheck gives for an error or a definitely lost block.
+const VALGRIND_ERROR_EXIT = 99;
+const VALGRIND_ARGS = ['--tool=memcheck', '--quiet', '--leak-check=full',
+  '--show-leak-kinds=definite', '--errors-for-leak-kinds=definite',
+  `--error-exitcode=${VALGRIND_ERROR_EXIT}`, '--num-callers=30'];
 
 // Children still running when node exits are killed, so a failed test
 // leaves no server behind.
 const children = new Set();
+// Sanitizer and valgrind reports seen in this test file.
+const reports = [];
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
+  if (reports.length === 0) return;
+  // A report fails the file even when no assertion looked at the log.
+  process.stderr.write(`\n${reports.length} sanitizer/valgrind report(s):\n${reports.join('\n')}\n`);
+  process.exitCode = 1;
 });
+
+// The command and arguments that run `federizer ...args`.
+export function federizerCommand(args) {
+  return VALGRIND ? ['valgrind', [...VALGRIND_ARGS, FZ_BIN, ...args]] : [FZ_BIN, args];
+}
+
+// The sanitizer or memcheck report in a process's stderr, or null.
+// ASan, LSan and UBSan (built with -fno-sanitize-recover) print
+// "ERROR: ...Sanitizer" or "runtime error:"; memcheck (--quiet) prints
+// only its findings, each line led by ==PID==.
+export function findReport(log, code) {
+  const m = /ERROR: \w*Sanitizer|runtime error:|^==\d+== (?!Warning)\S/m.exec(log ?? '');
+  if (m) return log.slice(log.lastIndexOf('\n', m.index) + 1);
+  if (VALGRIND && code === VALGRIND_ERROR_EXIT) return `valgrind exit ${code}:\n${log}`;
+  return null;
+}
+
+// Records the report of a finished process (what: its command line);
+// returns the report or null.
+export function noteReport(what, log, code) {
+  const report = findReport(log, code);
+  if (report) reports.push(`--- ${what} (exit ${code}) ---\n${report}`);
+  return report;
+}
+
+// Spawns a server process, its stderr appended to server.log; sets
+// server.proc and server.exited ({ code, signal }).
+export function spawnServer(server, args) {
+  const [cmd, argv] = federizerCommand(args);
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  server.proc = proc;
+  children.add(proc);
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => { server.log += d; });
+  server.exited = new Promise((ok) => proc.on('exit', (code, signal) => {
+    children.delete(proc);
+    server.report = noteReport(`federizer ${args.join(' ')}`, server.log, code);
+    ok({ code, signal });
+  }));
+  return proc;
+}
+
+// SIGTERM, then waits; SIGKILL after the stop timeout. Resolves to
+// { code, signal } of the exit (null when it never ran); throws when
+// the process left a sanitizer or valgrind report.
+export async function stopServer(server) {
+  const { proc } = server;
+  if (proc && proc.exitCode === null && proc.signalCode === null) {
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await server.exited;
+    clearTimeout(timer);
+  }
+  if (!server.exited) return null;
+  const e = await server.exited;
+  if (server.report) throw new Error(`federizer left a report:\n${server.report}`);
+  return e;
+}
 
 // A TCP port free on 127.0.0.1 right now.
 export function freePort() {
@@ -47,8 +125,10 @@ export function freePort() {
 
 // Runs `federizer ...args` to completion: { status, stdout, stderr }.
 export function runFederizer(args, { input, cwd } = {}) {
-  const r = spawnSync(FZ_BIN, args, { input: input ?? '', cwd, encoding: 'utf8' });
+  const [cmd, argv] = federizerCommand(args);
+  const r = spawnSync(cmd, argv, { input: input ?? '', cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
+  noteReport(`federizer ${args.join(' ')}`, r.stderr, r.status);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -154,15 +234,7 @@ export class AsServer {
 
   // Starts `federizer as` and resolves once the metadata answers 200.
   async start() {
-    const proc = spawn(FZ_BIN, ['as', '-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc = proc;
-    children.add(proc);
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (d) => { this.log += d; });
-    this.exited = new Promise((ok) => proc.on('exit', (code, signal) => {
-      children.delete(proc);
-      ok({ code, signal });
-    }));
+    spawnServer(this, ['as', '-c', this.configFile]);
     let gone = null;
     this.exited.then((e) => { gone = e; });
     await waitFor(async () => {
@@ -180,16 +252,10 @@ export class AsServer {
     this.proc?.kill(sig);
   }
 
-  // SIGTERM, then waits; SIGKILL after STOP_TIMEOUT_MS. Resolves to
-  // { code, signal } of the exit (null when it was not running).
-  async stop() {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) {
-      return this.exited ? this.exited : null;
-    }
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    const e = await this.exited;
-    clearTimeout(timer);
-    return e;
+  // SIGTERM, then waits; SIGKILL after the stop timeout. Resolves to
+  // { code, signal } of the exit (null when it never ran); throws on a
+  // sanitizer or valgrind report.
+  stop() {
+    return stopServer(this);
   }
 }

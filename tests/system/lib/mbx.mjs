@@ -10,21 +10,14 @@
 // issuer host, with the system resolver: give the AS a name that
 // resolves (AsServer.create(env, { name: 'localhost' })) or configure
 // dns_server.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as jose from 'jose';
 import YAML from 'yaml';
 
-import { FZ_BIN, freePort, waitFor } from './federizer.mjs';
+import { freePort, SLOWDOWN, spawnServer, stopServer, VALGRIND, waitFor } from './federizer.mjs';
 
-const START_TIMEOUT_MS = 15000;
-const STOP_TIMEOUT_MS = 10000;
-
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
+const START_TIMEOUT_MS = 15000 * SLOWDOWN;
 
 function merge(a, b) {
   const out = { ...a };
@@ -105,15 +98,7 @@ export class MbxServer {
 
   // Starts `federizer mbx` and resolves once its RFC 9728 metadata answers.
   async start() {
-    const proc = spawn(FZ_BIN, ['mbx', '-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc = proc;
-    children.add(proc);
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (d) => { this.log += d; });
-    this.exited = new Promise((ok) => proc.on('exit', (code, signal) => {
-      children.delete(proc);
-      ok({ code, signal });
-    }));
+    spawnServer(this, ['mbx', '-c', this.configFile]);
     let gone = null;
     this.exited.then((e) => { gone = e; });
     await waitFor(async () => {
@@ -133,23 +118,17 @@ export class MbxServer {
   }
 
   // True when the binary runs under AddressSanitizer, whose shadow
-  // memory makes RSS figures meaningless.
+  // memory makes RSS figures meaningless, or under valgrind.
   sanitized() {
-    return /libasan|libclang_rt\.asan/.test(readFileSync(`/proc/${this.proc.pid}/maps`, 'utf8'));
+    return VALGRIND || /libasan|libclang_rt\.asan/.test(readFileSync(`/proc/${this.proc.pid}/maps`, 'utf8'));
   }
 
   signal(sig) {
     this.proc?.kill(sig);
   }
 
-  async stop() {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) {
-      return this.exited ? this.exited : null;
-    }
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    const e = await this.exited;
-    clearTimeout(timer);
-    return e;
+  // As AsServer.stop(): throws on a sanitizer or valgrind report.
+  stop() {
+    return stopServer(this);
   }
 }
