@@ -29,6 +29,11 @@ fz_code fz_mbx_message_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 fz_code fz_mbx_sync_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 /* mbx_settings.c: GET|PUT /api/v1/settings/forwarding. */
 fz_code fz_mbx_settings_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
+/* The domain owner's enabled auto-forward rule sends to (lowercased, in
+ * a), or NULL; *keep_copy as the rule says. Mail arriving for owner,
+ * from another domain or this one, gets a forward entry with its copy. */
+fz_code fz_mbx_forward_rule(fz_mbx *m, fz_arena *a, const char *owner,
+			    const char **domain, bool *keep_copy, fz_err *err);
 /* mbx_send.c: POST .../send, GET .../status, POST .../recall. */
 fz_code fz_mbx_send_routes(fz_http_server *srv, fz_mbx *m, fz_err *err);
 /* mbx_send.c: loads the MTA's keys (mta.key, mta.dpop_key), making the

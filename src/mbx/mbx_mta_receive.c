@@ -364,44 +364,35 @@ static fz_code parts(rcv *r, fz_mbx_part **out, size_t *n, fz_err *err)
 	return rc;
 }
 
-/* SPEC §9: each new copy whose owner has an enabled forwarding rule
- * becomes a forward entry for the MTA (the copy, the target's domain).
- * Queued after the delivery committed: a crash between the two loses
- * the forward, not the mail. Failures are logged, the delivery stands. */
-/* *any: a forward was queued (the caller wakes the worker, once the
- * fetches are settled); *gone: owners forwarding without a copy. */
-static void queue_forwards(rcv *r, const char *const *owners, size_t n, bool *any,
-			   size_t *gone)
+/* SPEC §9: the domain each owner's enabled forwarding rule sends to
+ * (NULL: none), for fz_mbx_deliver to queue with the copy; *gone counts
+ * the owners who forward without keeping a copy. A rule that cannot be
+ * read forwards nothing: the mail itself must not wait for it. */
+static fz_code forward_rules(rcv *r, const char *const *owners, size_t n,
+			     const char ***out, size_t *gone, fz_err *err)
 {
+	const char **v = fz_arena_calloc(r->req->arena, n + 1, sizeof(*v));
 	size_t i;
 
-	*any = false;
 	*gone = 0;
+	if (v == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
-		fz_mbx_forwarding f;
-		char id[FZ_MBX_ID_LEN + 1], dom[FZ_DOMAIN_MAX + 1];
-		const char *at;
-		size_t k;
+		bool keep = true;
 		fz_err e = {0};
 
-		if (fz_mbx_forwarding_get(r->m->store, r->req->arena, owners[i], &f, &e) != FZ_OK ||
-		    !f.enabled || f.target == NULL || (at = strrchr(f.target, '@')) == NULL)
-			continue;
-		snprintf(dom, sizeof(dom), "%s", at + 1);
-		for (k = 0; dom[k]; k++)
-			dom[k] = (char)((dom[k] >= 'A' && dom[k] <= 'Z') ? dom[k] + 32 : dom[k]);
-		if (fz_mbx_copy_of(r->m->store, owners[i], r->mid, id, &e) != FZ_OK ||
-		    fz_queue_add(r->m->store, id, FZ_QUEUE_FORWARD, dom, fz_mbx_now(), NULL,
-				 &e) != FZ_OK) {
-			fprintf(stderr, "federizer mbx: forward of %.200s for %s not queued: %s\n",
-				r->mid, owners[i], e.msg);
+		if (fz_mbx_forward_rule(r->m, r->req->arena, owners[i], &v[i], &keep, &e) != FZ_OK) {
+			if (e.code == FZ_ENOMEM)
+				return fz_fail(err, FZ_ENOMEM, "out of memory");
+			fprintf(stderr, "federizer mbx: forwarding rule of %s unread: %s\n",
+				owners[i], e.msg);
+			v[i] = NULL;
 			continue;
 		}
-		fprintf(stderr, "federizer mbx: forward of %.200s for %s to %s queued\n", r->mid,
-			owners[i], f.target);
-		*any = true;
-		*gone += f.keep_copy ? 0 : 1;
+		*gone += v[i] != NULL && !keep ? 1 : 0;
 	}
+	*out = v;
+	return FZ_OK;
 }
 
 #define FETCH_NOT_NEEDED "not needed: every local copy is forwarded without a copy kept"
@@ -440,19 +431,22 @@ static fz_code deliver(rcv *r, fz_err *err)
 	const char **owners = NULL, **docs = NULL;
 	fz_mbx_delivered out;
 	fz_mbx_part *pv = NULL;
+	const char **fwd = NULL;
 	size_t i, gone = 0;
-	bool forwards = false;
 	fz_code rc = local_recipients(r, &owners, &d.nowners, err);
 
 	if (rc == FZ_OK)
 		rc = documents(r, owners, d.nowners, &docs, err);
 	if (rc == FZ_OK)
 		rc = parts(r, &pv, &d.nparts, err);
+	if (rc == FZ_OK)
+		rc = forward_rules(r, owners, d.nowners, &fwd, &gone, err);
 	if (rc != FZ_OK)
 		return rc;
 	d.owners = owners;
 	d.documents = docs;
 	d.parts = pv;
+	d.forwards = fwd;
 	d.thread_id = json_string_value(tid);
 	rc = fz_mbx_deliver(r->m->store, r->req->arena, &d, &out, err);
 	if (rc != FZ_OK)
@@ -462,13 +456,14 @@ static fz_code deliver(rcv *r, fz_err *err)
 	/* only the origin pushes: a forwarding MBX has no bytes (mta_forward.c) */
 	if (out.fetches > 0 && r->chain.n == 1)
 		postpone_pushed(r, d.now);
-	if (out.added > 0)
-		queue_forwards(r, owners, d.nowners, &forwards, &gone);
+	if (out.forwards > 0)
+		fprintf(stderr, "federizer mbx: %zu forward%s of %.200s queued\n", out.forwards,
+			out.forwards == 1 ? "" : "s", r->mid);
 	/* SPEC §9: forwarded without a copy, the resources are the next
 	 * domain's to fetch, not ours; settled before the worker wakes */
 	if (out.fetches > 0 && gone == d.nowners)
 		cancel_fetches(r, d.now);
-	if (out.fetches > 0 || forwards)
+	if (out.fetches > 0 || out.forwards > 0)
 		fz_mbx_queued(r->m);
 	fprintf(stderr, "federizer mbx: received %.200s from %s: %zu cop%s, %zu fetch%s queued\n",
 		r->mid, r->sender, out.added, out.added == 1 ? "y" : "ies", out.fetches,

@@ -221,7 +221,10 @@ static fz_code exchange(fz_mbx *m, fz_http_req *req, const json_t *origin,
 	fz_code rc = fz_mbx_token_endpoint(m->keys, req->arena, &oc.token_endpoint,
 					   &oc.resolve, err);
 
-	if (rc == FZ_OK && bearer_token(req) == NULL)
+	/* the own AS unreachable (down, or DNS down): 503, the client retries */
+	if (rc != FZ_OK)
+		return exchange_failed(err);
+	if (bearer_token(req) == NULL)
 		rc = fz_fail(err, FZ_EINTERNAL, "no bearer token to exchange");
 	if (rc == FZ_OK)
 		rc = fz_delivery_exchange_headers(origin, &headers, err);
@@ -286,6 +289,25 @@ static fz_code local_copy(fz_http_req *req, const json_t *doc, const char *from_
 	return rc;
 }
 
+/* A local recipient who auto-forwards gets the forward queued with the
+ * copy. A rule that cannot be read forwards nothing: the mail must not
+ * wait for it. */
+static fz_code local_forward(fz_mbx *m, fz_http_req *req, fz_mbx_send_rcpt *r,
+			     fz_err *err)
+{
+	bool keep = true;
+	fz_err e = {0};
+
+	if (fz_mbx_forward_rule(m, req->arena, r->address, &r->forward_domain, &keep, &e) ==
+	    FZ_OK)
+		return FZ_OK;
+	r->forward_domain = NULL;
+	if (e.code == FZ_ENOMEM)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	fprintf(stderr, "federizer mbx: forwarding rule of %s unread: %s\n", r->address, e.msg);
+	return FZ_OK;
+}
+
 static fz_code plan(fz_mbx *m, fz_http_req *req, const json_t *doc,
 		    const fz_rcpts *rcpts, const char *from_domain, const char *date,
 		    fz_mbx_send *s, fz_err *err)
@@ -306,6 +328,8 @@ static fz_code plan(fz_mbx *m, fz_http_req *req, const json_t *doc,
 		r->local = fz_mbx_config_has_domain(m->cfg, r->domain, strlen(r->domain));
 		if (r->local)
 			rc = local_copy(req, doc, from_domain, date, r, err);
+		if (rc == FZ_OK && r->local)
+			rc = local_forward(m, req, r, err);
 	}
 	s->nrcpts = rcpts->n;
 	return rc;

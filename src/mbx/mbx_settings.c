@@ -1,8 +1,9 @@
 /*
  * mbx_settings.c - GET|PUT /api/v1/settings/forwarding: the user's
  * auto-forward rule {enabled, to, keep_copy} (SPEC §9). The MBX only
- * keeps it here; the forwarding itself is the Federation work's, and the
- * AS's policy decides whether a forward may leave at all.
+ * keeps it here and queues a forward with each copy that arrives
+ * (fz_mbx_forward_rule); the MTA sends it (mta_forward.c), and the AS's
+ * policy decides whether a forward may leave at all.
  */
 #include "mbx_http.h"
 
@@ -92,4 +93,28 @@ fz_code fz_mbx_settings_routes(fz_http_server *srv, fz_mbx *m, fz_err *err)
 	if (rc == FZ_OK)
 		rc = fz_http_server_add(srv, "PUT", "/api/v1/settings/forwarding", h_put, m, err);
 	return rc;
+}
+
+fz_code fz_mbx_forward_rule(fz_mbx *m, fz_arena *a, const char *owner,
+			    const char **domain, bool *keep_copy, fz_err *err)
+{
+	fz_mbx_forwarding f;
+	const char *at;
+	char *d;
+	size_t k;
+	fz_code rc = fz_mbx_forwarding_get(m->store, a, owner, &f, err);
+
+	*domain = NULL;
+	*keep_copy = true;
+	if (rc != FZ_OK)
+		return rc;
+	if (!f.enabled || f.target == NULL || (at = strrchr(f.target, '@')) == NULL)
+		return FZ_OK;
+	if ((d = fz_arena_strdup(a, at + 1)) == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	for (k = 0; d[k] != '\0'; k++)
+		d[k] = (char)((d[k] >= 'A' && d[k] <= 'Z') ? d[k] + 32 : d[k]);
+	*domain = d;
+	*keep_copy = f.keep_copy;
+	return FZ_OK;
 }

@@ -176,7 +176,13 @@ static void report(fz_mta *w, fz_mta_job *j, fz_mta_verdict v, int64_t lease_unt
 	if (v == FZ_MTA_RETRY) {
 		delay = fz_mta_backoff(e->attempts, (int64_t)q->initial_retry,
 				       (int64_t)q->max_retry, arc4random());
-		if (!fz_mta_retry_allowed(e->created_at, r.now, delay, (int64_t)q->give_up_after)) {
+		/* delivered, only the pushes' outcome unknown: never a failure */
+		if (j->delivered &&
+		    !fz_mta_retry_allowed(e->created_at, r.now, delay, (int64_t)q->give_up_after)) {
+			r.state = j->done;
+			v = FZ_MTA_DONE;
+		} else if (!fz_mta_retry_allowed(e->created_at, r.now, delay,
+						 (int64_t)q->give_up_after)) {
 			snprintf(why, sizeof(why), "gave up after %u attempts: %s", e->attempts, j->why);
 			memcpy(j->why, why, sizeof(j->why) - 1);
 			j->why[sizeof(j->why) - 1] = '\0';

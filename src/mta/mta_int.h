@@ -26,6 +26,8 @@ typedef struct fz_mta_job {
 	const fz_queue_entry *e;
 	int64_t now;
 	fz_queue_state done;      /* what success records */
+	bool delivered;           /* the peer has the message: a retry only learns
+				   * what became of pushes that broke off */
 	char why[FZ_ERR_MSG_MAX];
 } fz_mta_job;
 

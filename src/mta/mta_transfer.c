@@ -10,7 +10,10 @@
  * assertion and a fresh proof. Pushes are a shortcut, not a duty: the
  * receiver queued a fetch of every resource it lacks, so a push that
  * fails costs nothing and is not retried. When every resource went by
- * push, nothing is left to fetch and the domain is recorded `fetched`.
+ * push, nothing is left to fetch and the domain is recorded `fetched`;
+ * so also when a transfer is repeated (the peer answers 200) and every
+ * resource is pushed again: the first attempt's outcome may have been
+ * lost to a kill -9 after its pushes.
  */
 #include "mta_int.h"
 
@@ -61,8 +64,14 @@ typedef struct sending {
 	const char *resolve;
 } sending;
 
-/* PUTs one resource; true when the peer has it now. */
-static bool push_one(fz_mta_job *j, const sending *s, const fz_leaf *l)
+typedef enum push_outcome {
+	PUSHED,  /* the peer has it */
+	REFUSED, /* it will fetch it */
+	BROKE,   /* unknown: the exchange broke off, the peer may have it */
+} push_outcome;
+
+/* PUTs one resource. */
+static push_outcome push_one(fz_mta_job *j, const sending *s, const fz_leaf *l)
 {
 	fz_http_client_resp resp;
 	fz_err err = {0};
@@ -71,7 +80,7 @@ static bool push_one(fz_mta_job *j, const sending *s, const fz_leaf *l)
 	const char *url = fz_mta_url(j, s->base,
 				     fz_arena_printf(j->arena, "mta/v1/messages/%s/resources/%s",
 						     fz_mta_escape(j, s->message_id), l->cid.s));
-	bool ok = false;
+	push_outcome o = REFUSED;
 
 	if (buf == NULL || url == NULL)
 		goto out;
@@ -79,30 +88,39 @@ static bool push_one(fz_mta_job *j, const sending *s, const fz_leaf *l)
 	    got != l->size)
 		goto out;
 	if (dpop_request(j, j->api, "PUT", url, s->assertion, "application/octet-stream", buf,
-			 got, s->resolve, &resp, &err) != FZ_OK)
+			 got, s->resolve, &resp, &err) != FZ_OK) {
+		o = BROKE;
 		goto out;
-	ok = resp.status == 200 || resp.status == 201;
+	}
+	o = resp.status == 200 || resp.status == 201 ? PUSHED : REFUSED;
 out:
-	if (!ok)
+	if (o != PUSHED)
 		fprintf(stderr, "federizer mta: push of %s to %s: %s\n", l->cid.s, j->e->domain,
 			err.msg[0] ? err.msg : "refused (the peer will fetch it)");
 	free(buf);
-	return ok;
+	return o;
 }
 
-/* Pushes the small resources; true when every resource went so. */
-static bool push_all(fz_mta_job *j, const sending *s, const json_t *copy)
+/* Pushes the small resources; true when every resource went so. *broke:
+ * some push broke off, so whether the peer has it is unknown. */
+static bool push_all(fz_mta_job *j, const sending *s, const json_t *copy, bool *broke)
 {
 	uint64_t max = j->env->cfg->queue.push_max_bytes;
 	fz_leaf *leaves = NULL;
 	size_t i, n = 0, pushed = 0;
+	push_outcome o;
 	fz_err err = {0};
 
+	*broke = false;
 	if (max == 0 || fz_placeholder_leaves(copy, &leaves, &n, &err) != FZ_OK)
 		return false;
-	for (i = 0; i < n; i++)
-		if (leaves[i].size <= max && push_one(j, s, &leaves[i]))
-			pushed++;
+	for (i = 0; i < n; i++) {
+		if (leaves[i].size > max)
+			continue;
+		o = push_one(j, s, &leaves[i]);
+		pushed += o == PUSHED;
+		*broke = *broke || o == BROKE;
+	}
 	fz_leaves_free(leaves, n);
 	return n > 0 && pushed == n;
 }
@@ -133,6 +151,7 @@ fz_mta_verdict fz_mta_post(fz_mta_job *j, const char *message_id, const char *as
 	fz_discovery_mbx_info peer;
 	fz_http_client_resp resp;
 	sending s = {.assertion = assertion, .message_id = message_id};
+	bool broke = false;
 	fz_err err = {0};
 
 	if (fz_discovery_mbx_for_domain(j->env->disc, j->e->domain, j->arena, &peer, &err) != FZ_OK)
@@ -147,8 +166,21 @@ fz_mta_verdict fz_mta_post(fz_mta_job *j, const char *message_id, const char *as
 	fprintf(stderr, "federizer mta: %s %.200s to %s (%ld)\n",
 		j->e->kind == FZ_QUEUE_FORWARD ? "forwarded" : "transferred", s.message_id,
 		j->e->domain, resp.status);
-	if (push != NULL && resp.status == 201 && push_all(j, &s, push))
+	/* A 200 (the peer had the message) may answer the retry of an attempt
+	 * whose pushes all went but whose outcome was lost to a crash: push
+	 * again (a resource the peer has is a 200 too), or the domain would
+	 * stay "transferred" with nothing left to fetch. */
+	j->delivered = true;
+	if (push == NULL)
+		return FZ_MTA_DONE;
+	if (push_all(j, &s, push, &broke))
 		j->done = FZ_QUEUE_FETCHED;
+	/* A push that broke off may have landed (the peer died before its
+	 * answer): then the peer never fetches it and the domain would never
+	 * be "fetched". Transfer again (a 200) and push again to learn. */
+	else if (broke)
+		return fz_mta_say(j, FZ_MTA_RETRY, "a push to %s broke off: transferring again to "
+				  "learn whether it landed", j->e->domain);
 	return FZ_MTA_DONE;
 }
 

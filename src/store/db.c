@@ -32,6 +32,11 @@ fz_code fz_db_fail(sqlite3 *conn, int rc, const char *what, fz_err *err)
 		return fz_fail(err, FZ_ECONFLICT, "%s: %s", what, msg);
 	if ((rc & 0xff) == SQLITE_NOMEM)
 		return fz_fail(err, FZ_ENOMEM, "%s: %s", what, msg);
+	/* a full disk is the operator's to fix, not a fault of ours: 507
+	 * as for a full blob store, and the client may come back later */
+	if ((rc & 0xff) == SQLITE_FULL)
+		return fz_fail_http(err, FZ_ELIMIT, 507, "insufficient_storage",
+				    "%s: no space left: %s", what, msg);
 	return fz_fail(err, FZ_EIO, "%s: %s", what, msg);
 }
 

@@ -52,7 +52,8 @@ fz_code fz_db_version(fz_db *db, const char *component, int *out, fz_err *err);
 
 /* --- helpers for store/ files ----------------------------------------- */
 
-/* FZ_EIO "what: sqlite message"; FZ_ECONFLICT for a constraint failure. */
+/* FZ_EIO "what: sqlite message"; FZ_ECONFLICT for a constraint failure;
+ * FZ_ELIMIT 507 insufficient_storage when the disk is full. */
 fz_code fz_db_fail(sqlite3 *conn, int rc, const char *what, fz_err *err);
 fz_code fz_db_exec(sqlite3 *conn, const char *sql, fz_err *err);
 fz_code fz_db_prepare(sqlite3 *conn, const char *sql, sqlite3_stmt **out,

@@ -295,6 +295,9 @@ typedef struct fz_mbx_send_rcpt {
 	const char *domain;
 	bool local;           /* a domain of this MBX: delivered now */
 	const char *document; /* local: the recipient's copy (JSON text) */
+	/* local, optional: the domain the recipient's auto-forward rule sends
+	 * to; a delivered copy's forward entry is queued with it (SPEC §9) */
+	const char *forward_domain;
 	/* out */
 	fz_rcpt_state state;
 	const char *reason;   /* static; NULL unless failed */
@@ -402,6 +405,10 @@ typedef struct fz_mbx_delivery {
 	size_t nowners;
 	const fz_mbx_part *parts;     /* each digest once */
 	size_t nparts;
+	/* Optional, per owner: the domain owners[i]'s auto-forward rule sends
+	 * to, or NULL. A new copy's forward is queued in the delivery's own
+	 * transaction, so a crash cannot keep the mail and lose the forward. */
+	const char *const *forwards;
 	int64_t now;
 } fz_mbx_delivery;
 
@@ -409,6 +416,7 @@ typedef struct fz_mbx_delivered {
 	size_t added;          /* copies stored now */
 	size_t existed;        /* owners who had this Message-ID already */
 	size_t fetches;        /* fetch entries queued */
+	size_t forwards;       /* forward entries queued (new copies only) */
 	const char **visible;  /* owners whose new copy is visible now (arena) */
 	size_t nvisible;
 } fz_mbx_delivered;

@@ -180,6 +180,12 @@ static fz_code add_copy(sqlite3 *c, const fz_mbx_send *s, fz_mbx_send_rcpt *r,
 				"ssis", r->address, s->id, s->now, s->owner);
 	if (rc == FZ_OK)
 		rc = fz_mbx_touch(c, r->address, r->id, false, &modseq, err);
+	if (rc == FZ_OK && r->forward_domain != NULL)
+		rc = fz_mbx_run(c, err, NULL,
+				"INSERT INTO queue (message, kind, domain, next_attempt_at, "
+				"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)", "sssi",
+				r->id, fz_queue_kind_name(FZ_QUEUE_FORWARD), r->forward_domain,
+				s->now);
 	return rc;
 }
 

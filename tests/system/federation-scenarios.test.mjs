@@ -222,6 +222,28 @@ describe('federation scenarios (SPEC §7-§10)', () => {
     await json(await forwarding('net', tok.bob, { enabled: false, to: '', keep_copy: true }), 200);
   });
 
+  test('a same-domain delivery is forwarded too: bob -> carol, carol forwards to bobby', async (t) => {
+    t.after(() => forwarding('net', tok.carol, { enabled: false, to: '', keep_copy: true }));
+    as.net.adminOk(['user', 'policy', CAROL, '--forwarding', 'allow']);
+    await json(await forwarding('net', tok.carol, { enabled: true, to: BOBBY, keep_copy: true }), 200);
+    const TEXT = 'Carol, for Bobby too.\n';
+    const text = await fed.upload('net', tok.bob, Buffer.from(TEXT), TEXT_TYPE);
+    const sent = await fed.send('net', tok.bob, origin(`Bob <${BOB}>`, `Carol <${CAROL}>`, 'Next door'), [
+      leaf(text, Buffer.byteLength(TEXT), TEXT_TYPE, 'inline'),
+    ]);
+    const mid = midOf(sent.document);
+    // carol keeps her copy, bobby gets the forward, pulled from MBX2
+    await arrival('net', tok.carol, 'Next door', text);
+    const got = await arrival('org', tok.bobby, 'Next door', text);
+    assert.equal(got.s.inline[text].text, TEXT);
+    const [, a1, h1, a0] = got.m.document.envelope;
+    assert.equal(headerOf(h1.headers, 'Forwarded-From'), CAROL);
+    assert.equal(headerOf(h1.headers, 'Forwarded-To'), BOBBY);
+    assert.equal(claimsOf(a1['jwt-assertion']).iss, as.net.issuer);
+    assert.equal(a0['jwt-assertion'], sent.document.envelope[0]['jwt-assertion']);
+    assert.match(mbx.net.log, new RegExp(`serving ${esc(mid)} ${text} to example\\.org`));
+  });
+
   test('kill -9 of the sending MBX with 100 queued, mid-way: each delivered exactly once', async () => {
     const N = 100;
     const TEXT = 'One of many.\n';

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "db.h"
 #include "mbx_store.h"
 #include "mbx_store_mta.h"
 
@@ -608,6 +609,71 @@ static void test_fetch_postpone_and_cancel(void **state)
 	assert_string_equal(e[1].last_error, "forwarded");
 }
 
+/* SPEC §9: a new copy whose owner forwards carries its forward entry in
+ * the delivery's transaction; the same message again queues nothing. */
+static void test_deliver_queues_forward(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const owners[] = {"bob@example.net", "carol@example.net"};
+	static const char *const docs[] = {"{\"envelope\":[],\"body\":{}}",
+					   "{\"envelope\":[],\"body\":{}}"};
+	static const char *const fwd[] = {"example.org", NULL};
+	fz_mbx_delivery d = {.message_id = "<f1@example.com>", .peer = "example.com",
+			     .owners = owners, .documents = docs, .nowners = 2, .forwards = fwd,
+			     .now = T0};
+	fz_mbx_delivered out;
+	char id[FZ_MBX_ID_LEN + 1];
+	fz_queue_entry *e;
+	size_t n;
+
+	assert_int_equal(fz_mbx_deliver(f->st, f->a, &d, &out, NULL), FZ_OK);
+	assert_int_equal(out.added, 2);
+	assert_int_equal(out.forwards, 1);
+	assert_int_equal(fz_mbx_copy_of(f->st, "bob@example.net", "<f1@example.com>", id, NULL),
+			 FZ_OK);
+	assert_int_equal(fz_queue_list(f->st, f->a, id, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].kind, FZ_QUEUE_FORWARD);
+	assert_string_equal(e[0].domain, "example.org");
+	assert_int_equal(fz_mbx_copy_of(f->st, "carol@example.net", "<f1@example.com>", id, NULL),
+			 FZ_OK);
+	assert_int_equal(fz_queue_list(f->st, f->a, id, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(fz_mbx_deliver(f->st, f->a, &d, &out, NULL), FZ_OK);
+	assert_int_equal(out.added, 0);
+	assert_int_equal(out.forwards, 0);
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 1);
+}
+
+/* A full disk is 507 insufficient_storage, not an internal error: made
+ * real with max_page_count, where SQLite says SQLITE_FULL as it does
+ * when the filesystem refuses to grow the file. */
+static void test_db_full_is_507(void **state)
+{
+	struct fixture *f = *state;
+	char path[256];
+	fz_db *db = NULL;
+	sqlite3 *c;
+	fz_err err = {0};
+	fz_code rc;
+
+	snprintf(path, sizeof(path), "%s/full.db", f->dir);
+	assert_int_equal(fz_db_open(path, 1, &db, NULL), FZ_OK);
+	c = fz_db_acquire(db);
+	assert_int_equal(fz_db_exec(c, "CREATE TABLE t (x BLOB); PRAGMA max_page_count = 8", NULL),
+			 FZ_OK);
+	rc = fz_db_exec(c, "INSERT INTO t VALUES (zeroblob(1000000))", &err);
+	assert_int_equal(rc, FZ_ELIMIT);
+	assert_int_equal(err.status, 507);
+	assert_string_equal(err.oauth, "insufficient_storage");
+	/* what was there stays readable and writable once there is room */
+	assert_int_equal(fz_db_exec(c, "INSERT INTO t VALUES (x'00')", NULL), FZ_OK);
+	fz_db_release(db, c);
+	fz_db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,8 +686,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_modseq_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_queues_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_postpone_and_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_full_is_507, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

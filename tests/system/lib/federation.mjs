@@ -57,8 +57,13 @@ export const midOf = (doc) => headerOf(doc.envelope.at(-1).headers, 'Message-ID'
 export const domainState = (st, domain) => st.domains.find((d) => d.domain === domain);
 
 // users: { com: [addresses], ... }; queue: the MBXes' queue settings;
-// mbxConfig: { com: {...} } merged over one MBX's configuration.
-export async function startFederation(prefix, { users = {}, queue = {}, mbxConfig = {} } = {}) {
+// mbxConfig, asConfig: { com: {...} } merged over one server's
+// configuration; only: the keys of DOMAINS to start (all by default);
+// startDns: what starts the DNS server, given { port, srv, hosts }
+// (startDnsmasq by default; lib/fault-dns.mjs has one that can be
+// killed and restarted). The returned fed keeps that spec as dnsSpec.
+export async function startFederation(prefix, { users = {}, queue = {}, mbxConfig = {},
+  asConfig = {}, only = Object.keys(DOMAINS), startDns = startDnsmasq } = {}) {
   const env = await makeTestEnv(prefix);
   const dnsPort = await freePort();
   const dns_server = `127.0.0.1:${dnsPort}`;
@@ -66,19 +71,22 @@ export async function startFederation(prefix, { users = {}, queue = {}, mbxConfi
   const mbx = {};
   const token = {};
   const keys = {};
-  for (const [k, domain] of Object.entries(DOMAINS)) {
-    as[k] = await AsServer.create(env, { name: `as.${domain}`, domains: [domain], config: { dns_server } });
+  const started = Object.entries(DOMAINS).filter(([k]) => only.includes(k));
+  for (const [k, domain] of started) {
+    as[k] = await AsServer.create(env, { name: `as.${domain}`, domains: [domain],
+      config: { dns_server, ...(asConfig[k] ?? {}) } });
     mbx[k] = await MbxServer.create(env, as[k], { name: `mbx.${domain}`, domains: [domain],
       mtaClientId: `mta.${domain}`, config: { dns_server, queue, ...(mbxConfig[k] ?? {}) } });
   }
-  const dns = await startDnsmasq({
+  const dnsSpec = {
     port: dnsPort,
-    srv: Object.entries(DOMAINS).flatMap(([k, domain]) => [
+    srv: started.flatMap(([k, domain]) => [
       [`_federizer._as._tcp.${domain}`, `as.${domain}`, portOf(as[k].issuer)],
       [`_federizer._rs._tcp.${domain}`, `mbx.${domain}`, portOf(mbx[k].baseUrl)]]),
-    hosts: Object.values(DOMAINS).flatMap((domain) => [`as.${domain}`, `mbx.${domain}`]),
-  });
-  for (const k of Object.keys(DOMAINS)) {
+    hosts: started.flatMap(([, domain]) => [`as.${domain}`, `mbx.${domain}`]),
+  };
+  const dns = await startDns(dnsSpec);
+  for (const [k] of started) {
     for (const user of users[k] ?? []) as[k].adminOk(['user', 'add', user], { input: `${PW}\n` });
     as[k].adminOk(['client', 'add', 'webmail', '--public', '--first-party',
       '--redirect-uri', mbx[k].url('/oauth/callback'), '--audience', mbx[k].baseUrl]);
@@ -86,7 +94,7 @@ export async function startFederation(prefix, { users = {}, queue = {}, mbxConfi
   }
   await Promise.all(Object.values(as).map((s) => s.start()));
   await Promise.all(Object.values(mbx).map((s) => s.start()));
-  const fed = { env, dns, as, mbx, token, keys };
+  const fed = { env, dns, dnsSpec, as, mbx, token, keys };
 
   fed.api = (m, path, tok, init = {}) => {
     const headers = { ...(init.headers ?? {}) };
