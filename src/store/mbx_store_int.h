@@ -22,6 +22,11 @@ fz_code fz_mbx_prepare(sqlite3 *c, sqlite3_stmt **st, fz_err *err,
 fz_code fz_mbx_run(sqlite3 *c, fz_err *err, int *changes, const char *sql,
 		   const char *types, ...);
 
+/* A queue entry for message (a message row's id), due now; inside the
+ * caller's transaction, so the work is queued with what it is for. */
+fz_code fz_queue_insert(sqlite3 *c, const char *message, fz_queue_kind kind,
+			const char *domain, int64_t now, fz_err *err);
+
 /* Copies column i into the arena (NULL stays NULL). */
 const char *fz_mbx_col_dup(fz_arena *a, sqlite3_stmt *st, int i);
 

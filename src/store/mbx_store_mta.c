@@ -94,10 +94,7 @@ static fz_code queue_fetch(sqlite3 *c, const fz_mbx_delivery *d, const char *id,
 
 	if (rc != FZ_OK || found)
 		return rc;
-	rc = fz_mbx_run(c, err, NULL,
-			"INSERT INTO queue (message, kind, domain, next_attempt_at, created_at, "
-			"updated_at) VALUES (?1, 'fetch', ?2, ?3, ?3, ?3)",
-			"ssi", id, d->peer, d->now);
+	rc = fz_queue_insert(c, id, FZ_QUEUE_FETCH, d->peer, d->now, err);
 	if (rc == FZ_OK)
 		rc = fz_mbx_run(c, err, NULL,
 				"INSERT INTO fetch_queue (id, digest) VALUES (last_insert_rowid(), ?1)",
@@ -171,10 +168,7 @@ static fz_code add_copy(sqlite3 *c, fz_arena *a, const fz_mbx_delivery *d,
 	if (rc == FZ_OK && !waits && (rc = fz_mbx_touch(c, owner, id, false, &modseq, err)) == FZ_OK)
 		out->visible[out->nvisible++] = fz_arena_strdup(a, owner);
 	if (rc == FZ_OK && d->forwards != NULL && d->forwards[i] != NULL &&
-	    (rc = fz_mbx_run(c, err, NULL,
-			     "INSERT INTO queue (message, kind, domain, next_attempt_at, "
-			     "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)", "sssi", id,
-			     fz_queue_kind_name(FZ_QUEUE_FORWARD), d->forwards[i], d->now)) == FZ_OK)
+	    (rc = fz_queue_insert(c, id, FZ_QUEUE_FORWARD, d->forwards[i], d->now, err)) == FZ_OK)
 		out->forwards++;
 	if (rc == FZ_OK)
 		out->added++;

@@ -86,14 +86,20 @@ static fz_code read_entries(sqlite3 *c, sqlite3_stmt *q, fz_arena *a,
 	return rc;
 }
 
+fz_code fz_queue_insert(sqlite3 *c, const char *message, fz_queue_kind kind,
+			const char *domain, int64_t now, fz_err *err)
+{
+	return fz_mbx_run(c, err, NULL,
+			  "INSERT INTO queue (message, kind, domain, next_attempt_at, "
+			  "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
+			  "sssi", message, fz_queue_kind_name(kind), domain, now);
+}
+
 fz_code fz_queue_add(fz_mbx_store *st, const char *message, fz_queue_kind kind,
 		     const char *domain, int64_t now, int64_t *id, fz_err *err)
 {
 	sqlite3 *c = fz_db_acquire(st->db);
-	fz_code rc = fz_mbx_run(c, err, NULL,
-				"INSERT INTO queue (message, kind, domain, next_attempt_at, "
-				"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
-				"sssi", message, fz_queue_kind_name(kind), domain, now);
+	fz_code rc = fz_queue_insert(c, message, kind, domain, now, err);
 
 	if (rc == FZ_OK && id != NULL)
 		*id = sqlite3_last_insert_rowid(c);

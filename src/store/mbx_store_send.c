@@ -181,11 +181,7 @@ static fz_code add_copy(sqlite3 *c, const fz_mbx_send *s, fz_mbx_send_rcpt *r,
 	if (rc == FZ_OK)
 		rc = fz_mbx_touch(c, r->address, r->id, false, &modseq, err);
 	if (rc == FZ_OK && r->forward_domain != NULL)
-		rc = fz_mbx_run(c, err, NULL,
-				"INSERT INTO queue (message, kind, domain, next_attempt_at, "
-				"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4, ?4)", "sssi",
-				r->id, fz_queue_kind_name(FZ_QUEUE_FORWARD), r->forward_domain,
-				s->now);
+		rc = fz_queue_insert(c, r->id, FZ_QUEUE_FORWARD, r->forward_domain, s->now, err);
 	return rc;
 }
 
@@ -234,10 +230,7 @@ static fz_code queue_remote(sqlite3 *c, const fz_mbx_send *s, fz_mbx_send_rcpt *
 	r->state = FZ_RCPT_QUEUED;
 	r->reason = NULL;
 	if (rc == FZ_OK && queued == 0)
-		rc = fz_mbx_run(c, err, NULL,
-				"INSERT INTO queue (message, kind, domain, next_attempt_at, "
-				"created_at, updated_at) VALUES (?1, 'transfer', ?2, ?3, ?3, ?3)",
-				"ssi", s->id, r->domain, s->now);
+		rc = fz_queue_insert(c, s->id, FZ_QUEUE_TRANSFER, r->domain, s->now, err);
 	return rc;
 }
 
