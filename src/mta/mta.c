@@ -72,6 +72,37 @@ fz_mta_verdict fz_mta_answer(fz_mta_job *j, const char *what,
 
 /* --- shared helpers ------------------------------------------------------------ */
 
+fz_mta_verdict fz_mta_exchange(fz_mta_job *j, const char *purpose,
+			       const fz_oauth_param *p, size_t np, bool any_4xx_final,
+			       const char **out)
+{
+	const fz_mbx_config *cfg = j->env->cfg;
+	fz_oauth_client oc = {
+		.client_id = cfg->mta_client_id,
+		.client_key = j->env->client_key,
+		.dpop_key = j->env->dpop_key,
+		.assertion_ttl = (int64_t)cfg->mta_assertion_ttl,
+	};
+	fz_oauth_token tok;
+	fz_err err = {0};
+	bool final;
+
+	if (oc.client_key == NULL || oc.dpop_key == NULL)
+		return fz_mta_say(j, FZ_MTA_RETRY, "%s needs mta.key and mta.dpop_key", purpose);
+	if (j->env->token_endpoint(j->env->ctx, j->arena, &oc.token_endpoint, &oc.resolve,
+				   &err) != FZ_OK)
+		return fz_mta_say(j, FZ_MTA_RETRY, "the own AS: %s", err.msg);
+	if (fz_oauth_token_request(&oc, j->api, j->arena, FZ_OAUTH_GRANT_TOKEN_EXCHANGE, p, np,
+				   j->now, &tok, &err) != FZ_OK) {
+		final = err.status >= 400 && err.status < 500 &&
+			(any_4xx_final || err.code == FZ_EDENIED);
+		return fz_mta_say(j, final ? FZ_MTA_FAIL : FZ_MTA_RETRY,
+				  "token exchange at the own AS: %s", err.msg);
+	}
+	*out = tok.access_token;
+	return FZ_MTA_DONE;
+}
+
 fz_code fz_mta_load(fz_mta_job *j, json_t **doc, const char **message_id,
 		    fz_err *err)
 {

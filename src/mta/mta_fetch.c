@@ -42,13 +42,6 @@
 static fz_mta_verdict token(fz_mta_job *j, const char *assertion, const char *mid,
 			    const char *base, const char **out)
 {
-	const fz_mbx_config *cfg = j->env->cfg;
-	fz_oauth_client oc = {
-		.client_id = cfg->mta_client_id,
-		.client_key = j->env->client_key,
-		.dpop_key = j->env->dpop_key,
-		.assertion_ttl = (int64_t)cfg->mta_assertion_ttl,
-	};
 	const fz_oauth_param p[] = {
 		{"subject_token", assertion},
 		{"subject_token_type", FZ_OAUTH_TT_JWT},
@@ -57,24 +50,9 @@ static fz_mta_verdict token(fz_mta_job *j, const char *assertion, const char *mi
 		{"scope", SCOPE},
 		{"message_id", mid},
 	};
-	fz_oauth_token tok;
-	fz_err err = {0};
 
-	if (oc.client_key == NULL || oc.dpop_key == NULL)
-		return fz_mta_say(j, FZ_MTA_RETRY, "fetching needs mta.key and mta.dpop_key");
-	if (j->env->token_endpoint(j->env->ctx, j->arena, &oc.token_endpoint, &oc.resolve,
-				   &err) != FZ_OK)
-		return fz_mta_say(j, FZ_MTA_RETRY, "the own AS: %s", err.msg);
-	if (fz_oauth_token_request(&oc, j->api, j->arena, FZ_OAUTH_GRANT_TOKEN_EXCHANGE, p,
-				   sizeof(p) / sizeof(p[0]), j->now, &tok, &err) != FZ_OK) {
-		/* our AS refusing the assertion (expired, forged) is final */
-		bool final = err.code == FZ_EDENIED && err.status >= 400 && err.status < 500;
-
-		return fz_mta_say(j, final ? FZ_MTA_FAIL : FZ_MTA_RETRY,
-				  "token exchange at the own AS: %s", err.msg);
-	}
-	*out = tok.access_token;
-	return FZ_MTA_DONE;
+	/* our AS refusing the assertion (expired, forged) is final */
+	return fz_mta_exchange(j, "fetching", p, sizeof(p) / sizeof(p[0]), false, out);
 }
 
 /* 3. The download's sink: the blob put. */

@@ -81,13 +81,6 @@ static fz_code hop_block(fz_mta_job *j, const char *mid, const char *jad, const 
 static fz_mta_verdict exchange(fz_mta_job *j, const char *assertion, const char *headers,
 			       const char **out)
 {
-	const fz_mbx_config *cfg = j->env->cfg;
-	fz_oauth_client oc = {
-		.client_id = cfg->mta_client_id,
-		.client_key = j->env->client_key,
-		.dpop_key = j->env->dpop_key,
-		.assertion_ttl = (int64_t)cfg->mta_assertion_ttl,
-	};
 	const fz_oauth_param p[] = {
 		{"subject_token", assertion},
 		{"subject_token_type", FZ_OAUTH_TT_JWT},
@@ -95,24 +88,9 @@ static fz_mta_verdict exchange(fz_mta_job *j, const char *assertion, const char 
 		{"scope", SCOPE},
 		{"headers", headers},
 	};
-	fz_oauth_token tok;
-	fz_err err = {0};
 
-	if (oc.client_key == NULL || oc.dpop_key == NULL)
-		return fz_mta_say(j, FZ_MTA_RETRY, "forwarding needs mta.key and mta.dpop_key");
-	if (j->env->token_endpoint(j->env->ctx, j->arena, &oc.token_endpoint, &oc.resolve,
-				   &err) != FZ_OK)
-		return fz_mta_say(j, FZ_MTA_RETRY, "the own AS: %s", err.msg);
-	if (fz_oauth_token_request(&oc, j->api, j->arena, FZ_OAUTH_GRANT_TOKEN_EXCHANGE, p,
-				   sizeof(p) / sizeof(p[0]), j->now, &tok, &err) != FZ_OK) {
-		/* the AS refusing (policy, an expired assertion) is final */
-		bool final = err.status >= 400 && err.status < 500;
-
-		return fz_mta_say(j, final ? FZ_MTA_FAIL : FZ_MTA_RETRY,
-				  "token exchange at the own AS: %s", err.msg);
-	}
-	*out = tok.access_token;
-	return FZ_MTA_DONE;
+	/* the AS refusing (policy, an expired assertion) is final */
+	return fz_mta_exchange(j, "forwarding", p, sizeof(p) / sizeof(p[0]), true, out);
 }
 
 /* 3. The document to send: receipt blocks above the received assertion

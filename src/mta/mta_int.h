@@ -11,6 +11,7 @@
 
 #include "http_client.h"
 #include "mta.h"
+#include "oauth_client.h"
 
 typedef enum fz_mta_verdict {
 	FZ_MTA_DONE,  /* the entry reached j->done */
@@ -59,6 +60,13 @@ fz_mta_verdict fz_mta_answer(fz_mta_job *j, const char *what,
 
 /* The origin copy's or received copy's document, parsed (owned by the
  * arena), and its Message-ID. */
+/* The MTA's token exchange at its own AS (private_key_jwt and DPoP, both
+ * keys required, else a retry naming `purpose`): the issued token in
+ * *out. The AS refusing is final when it answered 4xx and, unless
+ * any_4xx_final, said access_denied-like (FZ_EDENIED); else a retry. */
+fz_mta_verdict fz_mta_exchange(fz_mta_job *j, const char *purpose,
+			       const fz_oauth_param *p, size_t np, bool any_4xx_final,
+			       const char **out);
 fz_code fz_mta_load(fz_mta_job *j, json_t **doc, const char **message_id,
 		    fz_err *err);
 /* The newest assertion of the envelope (receipt blocks above it skipped),

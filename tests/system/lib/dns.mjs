@@ -15,9 +15,9 @@ import { accessSync, constants } from 'node:fs';
 import { freePort, waitFor } from './federizer.mjs';
 
 const SEARCH = ['/usr/sbin', '/sbin', '/usr/local/sbin', ...(process.env.PATH ?? '').split(':')];
-const LOCAL_ZONES = ['example.com', 'example.net', 'example.org'];
+export const LOCAL_ZONES = ['example.com', 'example.net', 'example.org'];
 
-function dnsmasqPath() {
+export function dnsmasqPath() {
   if (process.env.FZ_DNSMASQ) return process.env.FZ_DNSMASQ;
   for (const dir of SEARCH) {
     try {
@@ -29,7 +29,7 @@ function dnsmasqPath() {
 }
 
 // A minimal DNS query for name type A over UDP: resolves true on any answer.
-function answers(port, name) {
+export function answers(port, name) {
   return new Promise((ok) => {
     const sock = createSocket('udp4');
     const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));

@@ -7,39 +7,11 @@
 //   fed.dns.kill('SIGKILL'); await fed.dns.exited;
 //   await fed.dns.start();          // the same records on the same port
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { accessSync, constants } from 'node:fs';
 
+import { LOCAL_ZONES, answers, dnsmasqPath } from './dns.mjs';
 import { waitFor } from './federizer.mjs';
 
-const SEARCH = ['/usr/sbin', '/sbin', '/usr/local/sbin', ...(process.env.PATH ?? '').split(':')];
-const LOCAL_ZONES = ['example.com', 'example.net', 'example.org'];
 const START_TIMEOUT_MS = 10000;
-
-function dnsmasqPath() {
-  if (process.env.FZ_DNSMASQ) return process.env.FZ_DNSMASQ;
-  for (const dir of SEARCH) {
-    try {
-      accessSync(`${dir}/dnsmasq`, constants.X_OK);
-      return `${dir}/dnsmasq`;
-    } catch { /* next */ }
-  }
-  throw new Error('dnsmasq not found (scripts/bootstrap.sh installs it)');
-}
-
-// True once a UDP query for name type A gets any answer.
-function answers(port, name) {
-  return new Promise((ok) => {
-    const sock = createSocket('udp4');
-    const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-    const q = Buffer.concat([Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
-      ...labels, Buffer.from([0, 0, 1, 0, 1])]);
-    const timer = setTimeout(() => { sock.close(); ok(false); }, 200);
-    sock.on('message', () => { clearTimeout(timer); sock.close(); ok(true); });
-    sock.on('error', () => { clearTimeout(timer); sock.close(); ok(false); });
-    sock.send(q, port, '127.0.0.1');
-  });
-}
 
 function argsOf({ port, srv, hosts }, ttl) {
   const args = ['--keep-in-foreground', '--conf-file=/dev/null', '--pid-file=', '--no-resolv',
