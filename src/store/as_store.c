@@ -190,7 +190,7 @@ fz_code fz_as_store_purge(fz_as_store *st, int64_t now, uint64_t *removed,
 		if (sqlite3_bind_parameter_count(q) >= 2)
 			sqlite3_bind_int64(q, 2, LOGIN_IDLE_PURGE);
 		rc = fz_as_step_done(c, q, "purge", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 		n += (uint64_t)sqlite3_changes(c);
 	}
 	if (rc == FZ_OK)
@@ -237,7 +237,7 @@ fz_code fz_as_store_user_add(fz_as_store *st, const char *address,
 		fz_db_bind_text(q, 2, password_hash);
 		sqlite3_bind_int64(q, 3, now);
 		rc = fz_as_step_done(c, q, "add user", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	if (rc == FZ_ECONFLICT)
@@ -268,7 +268,7 @@ static fz_code user_change(fz_as_store *st, const char *sql, const char *address
 				sqlite3_bind_int64(q, 2, num);
 		}
 		rc = fz_as_step_done(c, q, "change user", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 		if (rc == FZ_OK && sqlite3_changes(c) == 0)
 			rc = fz_fail(err, FZ_ENOTFOUND, "no user %s", addr);
 	}
@@ -334,7 +334,7 @@ fz_code fz_as_store_user_find(fz_as_store *st, fz_arena *a,
 			rc = fz_fail(err, FZ_ENOTFOUND, "no user %s", addr);
 		else
 			rc = fz_db_fail(c, s, "find user", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -359,7 +359,7 @@ fz_code fz_as_store_user_get(fz_as_store *st, fz_arena *a, int64_t id,
 			rc = fz_fail(err, FZ_ENOTFOUND, "no user %lld", (long long)id);
 		else
 			rc = fz_db_fail(c, s, "get user", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -412,7 +412,7 @@ fz_code fz_as_store_user_list(fz_as_store *st, fz_arena *a, fz_as_user **out,
 	*count = 0;
 	if (rc == FZ_OK) {
 		rc = collect(c, q, a, sizeof(fz_as_user), user_row, &items, count, err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	*out = items;
@@ -485,7 +485,7 @@ static fz_code insert_redirects(sqlite3 *c, const fz_as_client *cl, fz_err *err)
 			rc = fz_fail(err, FZ_ECONFLICT, "redirect URI %s given twice",
 				     cl->redirect_uris[i]);
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -510,7 +510,7 @@ static fz_code insert_client(sqlite3 *c, const fz_as_client *cl, int64_t now,
 	fz_db_bind_text(q, 8, cl->sibling_of);
 	sqlite3_bind_int64(q, 9, now);
 	rc = fz_as_step_done(c, q, "add client", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	if (rc == FZ_ECONFLICT)
 		return fz_fail(err, FZ_ECONFLICT, "client %s exists already", cl->client_id);
 	return rc;
@@ -547,7 +547,7 @@ fz_code fz_as_store_client_remove(fz_as_store *st, const char *client_id,
 	if (rc == FZ_OK) {
 		fz_db_bind_text(q, 1, client_id);
 		rc = fz_as_step_done(c, q, "remove client", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 		if (rc == FZ_OK && sqlite3_changes(c) == 0)
 			rc = fz_fail(err, FZ_ENOTFOUND, "no client %s", client_id);
 	}
@@ -586,7 +586,7 @@ static fz_code read_redirects(sqlite3 *c, fz_arena *a, fz_as_client *cl,
 	}
 	if (rc == FZ_OK && s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "redirect URIs", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	cl->redirect_uris = uris;
 	cl->nredirect_uris = n;
 	return rc;
@@ -640,7 +640,7 @@ fz_code fz_as_store_client_find(fz_as_store *st, fz_arena *a,
 			rc = fz_fail(err, FZ_ENOTFOUND, "no client %.128s", client_id);
 		else
 			rc = fz_db_fail(c, s, "find client", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	if (rc == FZ_OK)
 		rc = read_redirects(c, a, out, err);
@@ -667,7 +667,7 @@ fz_code fz_as_store_client_list(fz_as_store *st, fz_arena *a,
 	*count = 0;
 	if (rc == FZ_OK) {
 		rc = collect(c, q, a, sizeof(fz_as_client), client_row, &items, count, err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	cl = items;
 	for (i = 0; rc == FZ_OK && i < *count; i++)
@@ -695,7 +695,7 @@ fz_code fz_as_store_origin_allowed(fz_as_store *st, const char *origin,
 			*allowed = true;
 		else if (s != SQLITE_DONE)
 			rc = fz_db_fail(c, s, "origin", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;

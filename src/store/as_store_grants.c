@@ -32,7 +32,7 @@ fz_code fz_as_store_code_put(fz_as_store *st, const fz_as_code *cd, fz_err *err)
 		sqlite3_bind_int64(q, 8, cd->created_at);
 		sqlite3_bind_int64(q, 9, cd->expires_at);
 		rc = fz_as_step_done(c, q, "store code", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -71,7 +71,7 @@ static fz_code update_by(sqlite3 *c, const char *sql, const char *key,
 	if (sqlite3_bind_parameter_count(q) >= 2)
 		sqlite3_bind_int64(q, 2, num);
 	rc = fz_as_step_done(c, q, what, err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -131,7 +131,7 @@ fz_code fz_as_store_code_redeem(fz_as_store *st, fz_arena *a,
 			rc = fz_as_grant_fail(err, FZ_ENOTFOUND, "unknown authorization code");
 		else
 			rc = fz_db_fail(c, s, "redeem code", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	if (rc == FZ_OK)
 		rc = judge_code(c, out, now, err);
@@ -153,7 +153,7 @@ fz_code fz_as_store_code_set_issued(fz_as_store *st, const char *code_hash,
 		fz_db_bind_text(q, 2, jti);
 		fz_db_bind_text(q, 3, code_hash);
 		rc = fz_as_step_done(c, q, "record issued", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 		if (rc == FZ_OK && sqlite3_changes(c) == 0)
 			rc = fz_fail(err, FZ_ENOTFOUND, "unknown authorization code");
 	}
@@ -179,7 +179,7 @@ static fz_code ensure_family(sqlite3 *c, const fz_as_refresh *r, fz_err *err)
 	sqlite3_bind_int64(q, 3, r->user_id);
 	sqlite3_bind_int64(q, 4, r->created_at);
 	rc = fz_as_step_done(c, q, "open family", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	if (rc != FZ_OK)
 		return rc;
 	rc = fz_db_prepare(c, "SELECT revoked FROM refresh_families WHERE family_id = ?",
@@ -192,7 +192,7 @@ static fz_code ensure_family(sqlite3 *c, const fz_as_refresh *r, fz_err *err)
 		rc = fz_db_fail(c, s, "family", err);
 	else if (sqlite3_column_int(q, 0) != 0)
 		rc = fz_as_grant_fail(err, FZ_EDENIED, "refresh token family revoked");
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -215,7 +215,7 @@ static fz_code insert_refresh(sqlite3 *c, const fz_as_refresh *r, fz_err *err)
 	sqlite3_bind_int64(q, 6, r->created_at);
 	sqlite3_bind_int64(q, 7, r->expires_at);
 	rc = fz_as_step_done(c, q, "store refresh token", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -274,7 +274,7 @@ static fz_code load_presented(sqlite3 *c, fz_arena *a, const char *hash,
 		if (p->r.family_id == NULL || p->r.client_id == NULL || p->r.scope == NULL)
 			rc = fz_fail(err, FZ_ENOMEM, "out of memory");
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 

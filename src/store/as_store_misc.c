@@ -32,7 +32,7 @@ fz_code fz_as_store_replay_check(void *ctx, const char *jti,
 		sqlite3_bind_int64(q, 3, expires_at);
 		sqlite3_bind_int64(q, 4, r->now);
 		rc = fz_as_step_done(c, q, "replay cache", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 		if (rc == FZ_OK && sqlite3_changes(c) == 0)
 			rc = fz_fail(err, FZ_EREPLAY, "%s jti seen before", r->ns);
 	}
@@ -61,7 +61,7 @@ fz_code fz_as_store_login_locked(fz_as_store *st, fz_as_throttle_kind kind,
 			*until = sqlite3_column_int64(q, 0);
 		else if (s != SQLITE_ROW && s != SQLITE_DONE)
 			rc = fz_db_fail(c, s, "login counter", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -93,7 +93,7 @@ static fz_code counter_read(sqlite3 *c, fz_as_throttle_kind kind, const char *ke
 	} else if (s != SQLITE_DONE) {
 		rc = fz_db_fail(c, s, "login counter", err);
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -113,7 +113,7 @@ static fz_code counter_write(sqlite3 *c, fz_as_throttle_kind kind, const char *k
 	sqlite3_bind_int64(q, 4, k->failures);
 	sqlite3_bind_int64(q, 5, k->locked_until);
 	rc = fz_as_step_done(c, q, "login counter", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -171,7 +171,7 @@ fz_code fz_as_store_login_clear(fz_as_store *st, fz_as_throttle_kind kind,
 		sqlite3_bind_int(q, 1, (int)kind);
 		fz_db_bind_text(q, 2, key);
 		rc = fz_as_step_done(c, q, "login counter", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -192,7 +192,7 @@ fz_code fz_as_store_key_add(fz_as_store *st, const char *kid, const char *alg,
 	if (rc == FZ_OK) {
 		sqlite3_bind_int64(q, 1, now);
 		rc = fz_as_step_done(c, q, "retire key", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	if (rc == FZ_OK)
 		rc = fz_db_prepare(c, "INSERT INTO signing_keys (kid, alg, created_at)"
@@ -202,7 +202,7 @@ fz_code fz_as_store_key_add(fz_as_store *st, const char *kid, const char *alg,
 		fz_db_bind_text(q, 2, alg);
 		sqlite3_bind_int64(q, 3, now);
 		rc = fz_as_step_done(c, q, "add key", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	if (rc == FZ_OK)
 		rc = fz_db_commit(c, err);
@@ -250,7 +250,7 @@ fz_code fz_as_store_key_list(fz_as_store *st, fz_arena *a, fz_as_key_row **out,
 	if (rc == FZ_OK && s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "list keys", err);
 	if (q != NULL)
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	fz_db_release(st->db, c);
 	*out = rows;
 	*count = rc == FZ_OK ? n : 0;
@@ -266,7 +266,7 @@ fz_code fz_as_store_key_remove(fz_as_store *st, const char *kid, fz_err *err)
 	if (rc == FZ_OK) {
 		fz_db_bind_text(q, 1, kid);
 		rc = fz_as_step_done(c, q, "remove key", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 		if (rc == FZ_OK && sqlite3_changes(c) == 0)
 			rc = fz_fail(err, FZ_ENOTFOUND, "no key %s", kid);
 	}

@@ -32,7 +32,7 @@ fz_code fz_as_store_session_put(fz_as_store *st, const fz_as_session *s,
 		sqlite3_bind_int64(q, 5, s->created_at);
 		sqlite3_bind_int64(q, 6, s->expires_at);
 		rc = fz_as_step_done(c, q, "store session", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -74,7 +74,7 @@ fz_code fz_as_store_session_get(fz_as_store *st, fz_arena *a,
 			rc = fz_fail(err, FZ_ENOTFOUND, "no such session");
 		else
 			rc = fz_db_fail(c, s, "session", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -90,7 +90,7 @@ fz_code fz_as_store_session_delete(fz_as_store *st, const char *id_hash,
 	if (rc == FZ_OK) {
 		fz_db_bind_text(q, 1, id_hash);
 		rc = fz_as_step_done(c, q, "delete session", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -119,7 +119,7 @@ static fz_code newest_nonce(sqlite3 *c, fz_arena *a, int64_t since,
 	} else if (s != SQLITE_DONE) {
 		rc = fz_db_fail(c, s, "dpop nonce", err);
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -136,7 +136,7 @@ static fz_code insert_nonce(sqlite3 *c, const char *nonce, int64_t now,
 	sqlite3_bind_int64(q, 2, now);
 	sqlite3_bind_int64(q, 3, fz_time_add(now, ttl));
 	rc = fz_as_step_done(c, q, "store dpop nonce", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -189,7 +189,7 @@ fz_code fz_as_store_nonce_valid(fz_as_store *st, const char *nonce,
 			*valid = true;
 		else if (s != SQLITE_DONE)
 			rc = fz_db_fail(c, s, "dpop nonce", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;

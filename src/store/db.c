@@ -5,6 +5,13 @@
  * variable for threads waiting on an empty stack: small, fair enough, and
  * one connection never serves two threads at once, so connections can be
  * opened without SQLite's own mutexes.
+ *
+ * Each pooled connection keeps the statements it has prepared: parsing
+ * the SQL was a third of a sync poll's CPU. A statement handed out is
+ * marked busy until fz_db_done resets it, so a query that runs while the
+ * same one is open further up the stack gets a fresh statement instead.
+ * fz_db_prepare only sees the sqlite3 handle, so the thread that
+ * acquired a connection remembers which cache belongs to it.
  */
 #include "db.h"
 
@@ -16,13 +23,112 @@
 #include <string.h>
 #include <unistd.h>
 
+struct cached_stmt {
+	sqlite3_stmt *st;
+	uint32_t hash; /* of the SQL text: most lookups end at a mismatch */
+	bool busy;
+};
+
+struct conn {
+	sqlite3 *c;
+	struct cached_stmt stmt[FZ_DB_STMT_CACHE];
+	size_t nstmt;
+};
+
 struct fz_db {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	sqlite3 **all;  /* every connection, for close */
-	sqlite3 **idle; /* the stack of free ones */
+	struct conn *all;   /* every connection, for close */
+	struct conn **idle; /* the stack of free ones */
 	size_t n, nidle;
 };
+
+/* The connections this thread holds, newest last. A thread holding more
+ * than FZ_DB_HELD_MAX at once (none does today) just goes uncached. */
+static _Thread_local struct conn *held[FZ_DB_HELD_MAX];
+static _Thread_local size_t nheld;
+
+static struct conn *held_conn(sqlite3 *c)
+{
+	size_t i;
+
+	for (i = nheld; i > 0; i--)
+		if (held[i - 1]->c == c)
+			return held[i - 1];
+	return NULL;
+}
+
+static void hold(struct conn *k)
+{
+	if (nheld < FZ_DB_HELD_MAX)
+		held[nheld++] = k;
+}
+
+static void unhold(struct conn *k)
+{
+	size_t i;
+
+	for (i = 0; i < nheld; i++)
+		if (held[i] == k) {
+			memmove(&held[i], &held[i + 1], (nheld - i - 1) * sizeof(held[0]));
+			nheld--;
+			return;
+		}
+}
+
+static uint32_t sql_hash(const char *sql)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 16777619u;
+	return h;
+}
+
+static sqlite3_stmt *cache_take(struct conn *k, const char *sql, uint32_t h)
+{
+	size_t i;
+
+	for (i = 0; i < k->nstmt; i++) {
+		struct cached_stmt *e = &k->stmt[i];
+
+		if (e->hash != h || e->busy || strcmp(sqlite3_sql(e->st), sql) != 0)
+			continue;
+		e->busy = true;
+		return e->st;
+	}
+	return NULL;
+}
+
+static void cache_put(struct conn *k, sqlite3_stmt *st, uint32_t h)
+{
+	if (k->nstmt == FZ_DB_STMT_CACHE)
+		return;
+	k->stmt[k->nstmt++] = (struct cached_stmt){ st, h, true };
+}
+
+/* Statements left busy by a caller that returned without fz_db_done must
+ * not keep a read transaction open for the next borrower. */
+static void cache_reset_all(struct conn *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nstmt; i++)
+		if (k->stmt[i].busy) {
+			sqlite3_reset(k->stmt[i].st);
+			sqlite3_clear_bindings(k->stmt[i].st);
+			k->stmt[i].busy = false;
+		}
+}
+
+static void cache_free(struct conn *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nstmt; i++)
+		sqlite3_finalize(k->stmt[i].st);
+	k->nstmt = 0;
+}
 
 fz_code fz_db_fail(sqlite3 *conn, int rc, const char *what, fz_err *err)
 {
@@ -52,11 +158,39 @@ fz_code fz_db_exec(sqlite3 *conn, const char *sql, fz_err *err)
 fz_code fz_db_prepare(sqlite3 *conn, const char *sql, sqlite3_stmt **out,
 		      fz_err *err)
 {
-	int rc = sqlite3_prepare_v2(conn, sql, -1, out, NULL);
+	struct conn *k = held_conn(conn);
+	uint32_t h = sql_hash(sql);
+	int rc;
 
-	if (rc != SQLITE_OK)
+	if (k != NULL && (*out = cache_take(k, sql, h)) != NULL)
+		return FZ_OK;
+	rc = sqlite3_prepare_v3(conn, sql, -1, k ? SQLITE_PREPARE_PERSISTENT : 0,
+				out, NULL);
+	if (rc != SQLITE_OK) {
+		*out = NULL;
 		return fz_db_fail(conn, rc, "database prepare", err);
+	}
+	if (k != NULL)
+		cache_put(k, *out, h);
 	return FZ_OK;
+}
+
+void fz_db_done(sqlite3_stmt *st)
+{
+	struct conn *k;
+	size_t i;
+
+	if (st == NULL)
+		return;
+	k = held_conn(sqlite3_db_handle(st));
+	for (i = 0; k != NULL && i < k->nstmt; i++)
+		if (k->stmt[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			k->stmt[i].busy = false;
+			return;
+		}
+	sqlite3_finalize(st);
 }
 
 fz_code fz_db_begin(sqlite3 *conn, fz_err *err)
@@ -156,12 +290,12 @@ fz_code fz_db_open(const char *path, size_t pool_size, fz_db **out, fz_err *err)
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_cond_init(&db->freed, NULL);
 	for (i = 0; i < pool_size; i++) {
-		rc = open_one(path, &db->all[i], err);
+		rc = open_one(path, &db->all[i].c, err);
 		if (rc != FZ_OK) {
 			fz_db_close(db);
 			return rc;
 		}
-		db->idle[db->nidle++] = db->all[i];
+		db->idle[db->nidle++] = &db->all[i];
 		db->n++;
 	}
 	*out = db;
@@ -174,8 +308,10 @@ void fz_db_close(fz_db *db)
 
 	if (db == NULL)
 		return;
-	for (i = 0; i < db->n; i++)
-		sqlite3_close(db->all[i]);
+	for (i = 0; i < db->n; i++) {
+		cache_free(&db->all[i]);
+		sqlite3_close(db->all[i].c);
+	}
 	pthread_cond_destroy(&db->freed);
 	pthread_mutex_destroy(&db->lock);
 	free(db->all);
@@ -185,23 +321,35 @@ void fz_db_close(fz_db *db)
 
 sqlite3 *fz_db_acquire(fz_db *db)
 {
-	sqlite3 *c;
+	struct conn *k;
 
 	pthread_mutex_lock(&db->lock);
 	while (db->nidle == 0)
 		pthread_cond_wait(&db->freed, &db->lock);
-	c = db->idle[--db->nidle];
+	k = db->idle[--db->nidle];
 	pthread_mutex_unlock(&db->lock);
-	return c;
+	hold(k);
+	return k->c;
 }
 
 void fz_db_release(fz_db *db, sqlite3 *conn)
 {
+	struct conn *k = held_conn(conn);
+
+	if (k == NULL) { /* held beyond FZ_DB_HELD_MAX: find it the slow way */
+		size_t i;
+
+		for (i = 0; i < db->n && db->all[i].c != conn; i++)
+			;
+		k = &db->all[i];
+	}
 	/* A transaction left open by an error path must not leak into the
 	 * next borrower's work. */
+	cache_reset_all(k);
 	fz_db_rollback(conn);
+	unhold(k);
 	pthread_mutex_lock(&db->lock);
-	db->idle[db->nidle++] = conn;
+	db->idle[db->nidle++] = k;
 	pthread_cond_signal(&db->freed);
 	pthread_mutex_unlock(&db->lock);
 }
@@ -224,7 +372,7 @@ static fz_code read_version(sqlite3 *c, const char *component, int *out,
 		*out = sqlite3_column_int(st, 0);
 	else if (s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "schema version", err);
-	sqlite3_finalize(st);
+	fz_db_done(st);
 	return rc;
 }
 
@@ -257,7 +405,7 @@ static fz_code run_step(sqlite3 *c, const char *component, int version,
 		if (s != SQLITE_DONE)
 			rc = fz_db_fail(c, s, "schema version", err);
 	}
-	sqlite3_finalize(st);
+	fz_db_done(st);
 	if (rc == FZ_OK)
 		rc = fz_db_commit(c, err);
 	if (rc != FZ_OK) {

@@ -26,6 +26,8 @@
 #define FZ_DB_BUSY_TIMEOUT_MS 5000 /* a writer waits this long for another */
 #define FZ_DB_POOL_MAX 256
 #define FZ_DB_FILE_MODE 0600       /* password hashes live here */
+#define FZ_DB_STMT_CACHE 128 /* prepared statements kept per connection */
+#define FZ_DB_HELD_MAX 4     /* connections one thread holds with a cache */
 
 typedef struct fz_db fz_db;
 
@@ -58,6 +60,9 @@ fz_code fz_db_fail(sqlite3 *conn, int rc, const char *what, fz_err *err);
 fz_code fz_db_exec(sqlite3 *conn, const char *sql, fz_err *err);
 fz_code fz_db_prepare(sqlite3 *conn, const char *sql, sqlite3_stmt **out,
 		      fz_err *err);
+/* Gives back a statement from fz_db_prepare: a cached one is reset for
+ * its next use, any other finalized. NULL is a no-op. */
+void fz_db_done(sqlite3_stmt *st);
 fz_code fz_db_begin(sqlite3 *conn, fz_err *err);  /* BEGIN IMMEDIATE */
 fz_code fz_db_commit(sqlite3 *conn, fz_err *err);
 void fz_db_rollback(sqlite3 *conn);

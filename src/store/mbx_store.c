@@ -168,7 +168,7 @@ fz_code fz_mbx_prepare(sqlite3 *c, sqlite3_stmt **st, fz_err *err,
 	rc = vbind(c, *st, types, ap, err);
 	va_end(ap);
 	if (rc != FZ_OK) {
-		sqlite3_finalize(*st);
+		fz_db_done(*st);
 		*st = NULL;
 	}
 	return rc;
@@ -189,7 +189,7 @@ fz_code fz_mbx_run(sqlite3 *c, fz_err *err, int *changes, const char *sql,
 	va_end(ap);
 	if (rc == FZ_OK && (s = sqlite3_step(st)) != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "database", err);
-	sqlite3_finalize(st);
+	fz_db_done(st);
 	if (changes != NULL)
 		*changes = rc == FZ_OK ? sqlite3_changes(c) : 0;
 	return rc;
@@ -230,7 +230,7 @@ fz_code fz_mbx_touch(sqlite3 *c, const char *owner, const char *id,
 		if (rc == FZ_OK && (s = sqlite3_step(st)) != SQLITE_DONE)
 			rc = fz_db_fail(c, s, "modseq", err);
 	}
-	sqlite3_finalize(st);
+	fz_db_done(st);
 	if (rc == FZ_OK)
 		rc = fz_mbx_run(c, err, NULL,
 				"INSERT INTO changes (owner, id, modseq, destroyed) VALUES (?1, ?2, ?3, ?4) "
@@ -292,7 +292,7 @@ static fz_code usage_of(sqlite3 *c, const char *owner, uint64_t *bytes,
 		*bytes = (uint64_t)sqlite3_column_int64(st, 0);
 	else
 		rc = fz_db_fail(c, s, "usage", err);
-	sqlite3_finalize(st);
+	fz_db_done(st);
 	return rc;
 }
 
@@ -373,7 +373,7 @@ fz_code fz_mbx_resource_find(fz_mbx_store *st, fz_arena *a, const char *owner,
 		} else {
 			rc = fz_db_fail(c, s, "resource", err);
 		}
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -433,7 +433,7 @@ static fz_code gc_one(sqlite3 *c, fz_blob_store *blobs, bool *done,
 		} else {
 			rc = fz_db_fail(c, s, "gc", err);
 		}
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	/* Deleted while the write lock is held: see fz_mbx_gc. A queued
 	 * name that is not a digest was never a blob; it just leaves. */
@@ -495,7 +495,7 @@ fz_code fz_mbx_forwarding_get(fz_mbx_store *st, fz_arena *a, const char *owner,
 		} else if (s != SQLITE_DONE) {
 			rc = fz_db_fail(c, s, "forwarding", err);
 		}
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;

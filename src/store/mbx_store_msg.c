@@ -142,7 +142,7 @@ static fz_code get_msg(sqlite3 *c, fz_arena *a, const char *owner,
 		rc = fz_mbx_no_message(err, id);
 	else
 		rc = fz_db_fail(c, s, "message", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -178,7 +178,7 @@ static fz_code msg_state(sqlite3 *c, const char *owner, const char *id,
 	} else {
 		rc = fz_db_fail(c, s, "message", err);
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -321,7 +321,7 @@ static fz_code mailbox_marks(sqlite3 *c, const char *owner, uint64_t *modseq,
 	} else if (s != SQLITE_DONE) {
 		rc = fz_db_fail(c, s, "mailbox", err);
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -379,7 +379,7 @@ static fz_code read_changes(sqlite3 *c, fz_arena *a, const char *owner,
 	if (rc == FZ_OK && !out->more && s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "sync", err);
 	if (q != NULL)
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	if (rc == FZ_OK && out->more)
 		out->state = out->v[out->n - 1].modseq;
 	return rc;

@@ -65,7 +65,7 @@ static fz_code exists(sqlite3 *c, bool *found, fz_err *err, const char *sql,
 		*found = true;
 	else if (s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "lookup", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -244,7 +244,7 @@ static fz_code read_waiting(sqlite3 *c, fz_arena *a, const char *digest,
 	if (rc == FZ_OK && s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "pending parts", err);
 	if (q != NULL)
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	*out = v;
 	return rc;
 }
@@ -343,7 +343,7 @@ fz_code fz_mbx_fetch_digest(fz_mbx_store *st, int64_t queue_id,
 				     (long long)queue_id);
 		else
 			rc = fz_db_fail(c, s, "fetch queue", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -378,7 +378,7 @@ static fz_code find_one(fz_mbx_store *st, fz_arena *a, const char *sql,
 		} else {
 			rc = fz_db_fail(c, s, "message", err);
 		}
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	if (rc != FZ_OK)
@@ -415,7 +415,7 @@ fz_code fz_mbx_copy_of(fz_mbx_store *st, const char *owner, const char *message_
 					  "no message %.200s", message_id);
 		else
 			rc = fz_db_fail(c, s, "message", err);
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	}
 	fz_db_release(st->db, c);
 	return rc;
@@ -493,7 +493,7 @@ fz_code fz_mbx_fetch_log_list(fz_mbx_store *st, fz_arena *a, const char *message
 	if (rc == FZ_OK && s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "fetch log", err);
 	if (q != NULL)
-		sqlite3_finalize(q);
+		fz_db_done(q);
 	fz_db_release(st->db, c);
 	*out = v;
 	return rc;

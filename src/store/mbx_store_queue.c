@@ -126,7 +126,7 @@ fz_code fz_queue_claim(fz_mbx_store *st, fz_arena *a, int64_t now,
 				    "iii", now, fz_time_add(now, lease), (int64_t)max);
 	if (rc == FZ_OK)
 		rc = read_entries(c, q, a, max, out, count, err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	if (rc == FZ_OK)
 		rc = fz_db_commit(c, err);
 	else
@@ -188,7 +188,7 @@ fz_code fz_queue_list(fz_mbx_store *st, fz_arena *a, const char *message,
 
 	if (rc == FZ_OK && sqlite3_step(q) == SQLITE_ROW)
 		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	q = NULL;
 	if (rc == FZ_OK)
 		rc = fz_mbx_prepare(c, &q, err,
@@ -196,7 +196,7 @@ fz_code fz_queue_list(fz_mbx_store *st, fz_arena *a, const char *message,
 				    "s", message);
 	if (rc == FZ_OK)
 		rc = read_entries(c, q, a, (size_t)n, out, count, err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	fz_db_release(st->db, c);
 	return rc;
 }

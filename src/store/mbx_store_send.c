@@ -43,7 +43,7 @@ static fz_code scalar(sqlite3 *c, int64_t *out, fz_err *err, const char *sql,
 		*out = sqlite3_column_int64(q, 0);
 	else if (s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "query", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -261,7 +261,7 @@ static fz_code thread_of(sqlite3 *c, fz_arena *a, const char *id,
 		*out = fz_mbx_col_dup(a, q, 0);
 	else if (s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "message", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 
@@ -368,7 +368,7 @@ static fz_code read_statuses(sqlite3 *c, fz_arena *a, const char *id,
 		rc = read_status(q, a, &out->v[out->n++], err);
 	if (rc == FZ_OK && s != SQLITE_ROW && s != SQLITE_DONE)
 		rc = fz_db_fail(c, s, "status", err);
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	return rc;
 }
 

@@ -55,7 +55,7 @@ fz_code fz_queue_next_due(fz_mbx_store *st, int64_t *due, bool *any, fz_err *err
 			rc = fz_db_fail(c, s, "queue", err);
 		}
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	fz_db_release(st->db, c);
 	return rc;
 }
@@ -81,7 +81,7 @@ fz_code fz_mbx_msg_by_id(fz_mbx_store *st, fz_arena *a, const char *id,
 		if (rc == FZ_OK && owner == NULL)
 			rc = fz_fail(err, FZ_ENOMEM, "out of memory");
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	fz_db_release(st->db, c);
 	if (rc != FZ_OK)
 		return rc;
@@ -110,7 +110,7 @@ fz_code fz_mbx_pending_part(fz_mbx_store *st, fz_arena *a, const char *digest,
 			rc = fz_db_fail(c, s, "pending parts", err);
 		}
 	}
-	sqlite3_finalize(q);
+	fz_db_done(q);
 	fz_db_release(st->db, c);
 	return rc;
 }
