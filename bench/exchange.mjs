@@ -4,16 +4,26 @@
 // of bench/crypto-bound.sh, taken by scripts/bench.sh in the same run.
 //
 // It starts one `federizer as` (the system-test harness: scratch folder,
-// test CA), signs alice in once, then runs WORKERS worker threads, each
-// keeping CONCURRENCY requests in flight for SECONDS. Every request is
-// what an MTA sends in production: a fresh DPoP key pair and proof
-// (RFC 9449), a fresh private_key_jwt client assertion (RFC 7523), the
-// user's access token and a `headers` parameter.
+// test CA), signs alice in once, then loads the token endpoint for
+// SECONDS with WORKERS x CONCURRENCY requests in flight. Every request is
+// what an MTA sends in production: a fresh DPoP proof (RFC 9449), a fresh
+// private_key_jwt client assertion (RFC 7523), the user's access token
+// and a `headers` parameter.
+//
+// The load comes from bench/exchange_load (C, built beside federizer:
+// the MTA's own client code, one keep-alive connection per thread),
+// because the AS and its client share this machine's cores and the
+// Node.js client cost more CPU than the AS it measured. GENERATOR=node
+// runs the former Node.js client (worker threads, oauth4webapi, a fresh
+// DPoP key pair per request) for comparison. Both CPU times are printed,
+// so the output says who bounded the figure.
 //
 //   FZ_BIN=build/src/cmd/federizer node bench/exchange.mjs
 //   SECONDS=20 WORKERS=2 CONCURRENCY=8 AS_THREADS=4 node bench/exchange.mjs
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -26,6 +36,11 @@ const SECONDS = Number(process.env.SECONDS ?? 10);
 const WORKERS = Number(process.env.WORKERS ?? 2);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 const AS_THREADS = Number(process.env.AS_THREADS ?? 4);
+const GENERATOR = process.env.GENERATOR ?? 'c';
+// build/src/cmd/federizer -> build/bench/exchange_load
+const LOAD_BIN = process.env.FZ_EXCHANGE_LOAD ??
+  join(dirname(dirname(dirname(resolve(process.env.FZ_BIN ?? 'build/src/cmd/federizer')))),
+    'bench', 'exchange_load');
 const MBX = 'https://mbx.example.com/';
 
 async function setup() {
@@ -64,37 +79,86 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
 }
 
-async function main() {
-  const { env, as, mta, token, headers } = await setup();
-  const cpu0 = cpuSeconds(as.proc.pid);
+// The Node.js generator: WORKERS worker threads of CONCURRENCY requests.
+async function runNode(env, as, mta, token, headers) {
   const jwk = await jose.exportJWK(mta.privateKey);
   const data = { issuer: as.issuer, ca: env.pki.caPem, token, headers, jwk, kid: mta.kid,
     clientId: mta.clientId, seconds: SECONDS, concurrency: CONCURRENCY };
+  const gen0 = cpuSeconds(process.pid);
   const results = await Promise.all(Array.from({ length: WORKERS }, () => new Promise((ok, fail) => {
     const w = new Worker(new URL(import.meta.url), { workerData: data });
     w.on('message', ok);
     w.on('error', fail);
   })));
-  const asCpu = cpuSeconds(as.proc.pid) - cpu0;
-  await env.cleanup();
-  const done = results.reduce((n, r) => n + r.ok, 0);
-  const failed = results.reduce((n, r) => n + r.failed, 0);
   const lat = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
-  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))]?.toFixed(1);
-  console.log(`token exchange (access token -> assertion), ${WORKERS} workers x ${CONCURRENCY} ` +
-    `in flight, ${SECONDS} s, AS threads ${AS_THREADS}`);
-  console.log(`  ${done} ok, ${failed} failed: ${(done / SECONDS).toFixed(0)} requests/s; ` +
-    `latency p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
-  if (failed > 0 || done === 0) {
-    console.log(`  first failure: ${results.find((r) => r.firstError)?.firstError}`);
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? 0;
+  return {
+    ok: results.reduce((n, r) => n + r.ok, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    first_error: results.find((r) => r.firstError)?.firstError,
+    p50_ms: pct(0.5), p99_ms: pct(0.99),
+    cpu_s: cpuSeconds(process.pid) - gen0,
+  };
+}
+
+// A build directory made for federizer alone (scripts/bench.sh builds
+// that one target) may not have the generator yet.
+function buildLoadBin() {
+  if (existsSync(LOAD_BIN) || process.env.FZ_EXCHANGE_LOAD) return;
+  execFileSync('ninja', ['-C', dirname(dirname(LOAD_BIN)), 'bench/exchange_load'],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+// The C generator: one thread per request in flight; it prints its
+// counts and its own CPU seconds as one JSON line.
+async function runC(env, as, mta, token, headers) {
+  const url = new URL(as.url('/token'));
+  const config = join(as.dir, 'exchange-load.json');
+  writeFileSync(config, JSON.stringify({
+    token_endpoint: url.href, resolve: `${url.hostname}:${url.port}:127.0.0.1`,
+    ca_file: env.pki.caFile, client_id: mta.clientId, client_kid: mta.kid,
+    client_key_pem: await jose.exportPKCS8(mta.privateKey),
+    subject_token: token, headers, seconds: SECONDS, threads: WORKERS * CONCURRENCY,
+  }), { mode: 0o600 });
+  const child = spawn(LOAD_BIN, [config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b) => { out += b; });
+  const code = await new Promise((ok, fail) => {
+    child.on('error', fail);
+    child.on('close', ok);
+  });
+  if (code !== 0) throw new Error(`${LOAD_BIN} exited with ${code}`);
+  return JSON.parse(out);
+}
+
+async function main() {
+  if (GENERATOR !== 'node') buildLoadBin();
+  const { env, as, mta, token, headers } = await setup();
+  let r, asCpu;
+  try {
+    const cpu0 = cpuSeconds(as.proc.pid);
+    r = await (GENERATOR === 'node' ? runNode : runC)(env, as, mta, token, headers);
+    asCpu = cpuSeconds(as.proc.pid) - cpu0;
+  } finally {
+    await env.cleanup();
+  }
+  console.log(`token exchange (access token -> assertion), ${GENERATOR} generator, ` +
+    `${WORKERS} x ${CONCURRENCY} in flight, ${SECONDS} s, AS threads ${AS_THREADS}`);
+  console.log(`  ${r.ok} ok, ${r.failed} failed: ${(r.ok / SECONDS).toFixed(0)} requests/s; ` +
+    `latency p50 ${r.p50_ms.toFixed(1)} ms, p99 ${r.p99_ms.toFixed(1)} ms`);
+  if (r.failed > 0 || r.ok === 0) {
+    console.log(`  first failure: ${r.first_error}`);
     process.exitCode = 1;
     return;
   }
   // The client shares the cores with the AS: what the AS would do with
   // every core to itself, from the CPU time it spent per exchange.
-  console.log(`  the AS used ${asCpu.toFixed(2)} CPU s: ${(1000 * asCpu / done).toFixed(2)} ms per exchange`);
-  console.log(`exchange_per_s=${(done / SECONDS).toFixed(1)}`);
-  console.log(`exchange_as_capacity_per_s=${(done / asCpu * availableParallelism()).toFixed(1)}`);
+  console.log(`  CPU: the AS ${asCpu.toFixed(2)} s (${(1000 * asCpu / r.ok).toFixed(2)} ms per ` +
+    `exchange), the load generator ${r.cpu_s.toFixed(2)} s (${(1000 * r.cpu_s / r.ok).toFixed(2)} ms)`);
+  console.log(`exchange_per_s=${(r.ok / SECONDS).toFixed(1)}`);
+  console.log(`exchange_as_cpu_ms=${(1000 * asCpu / r.ok).toFixed(3)}`);
+  console.log(`exchange_generator_cpu_ms=${(1000 * r.cpu_s / r.ok).toFixed(3)}`);
+  console.log(`exchange_as_capacity_per_s=${(r.ok / asCpu * availableParallelism()).toFixed(1)}`);
 }
 
 async function worker() {

@@ -26,7 +26,7 @@ scripts/bootstrap.sh bench
 if [ "$smoke" = 1 ]; then
 	# the smoke proves the benchmarks work, not how fast: any build will do
 	: "${FZ_BIN:=$PWD/build/src/cmd/federizer}"
-	[ -x "$FZ_BIN" ] || { meson setup build >/dev/null 2>&1 || true; ninja -C build src/cmd/federizer >/dev/null; }
+	[ -x "$FZ_BIN" ] || { meson setup build >/dev/null 2>&1 || true; ninja -C build src/cmd/federizer bench/exchange_load >/dev/null; }
 	pairs=1
 	# a delivery that never arrives fails the smoke in a minute
 	export FZ_BENCH_TIMEOUT=${FZ_BENCH_TIMEOUT:-60}
@@ -34,8 +34,8 @@ if [ "$smoke" = 1 ]; then
 	trap 'rm -rf "$out_dir"' EXIT
 else
 	[ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
-	# the server only: the figures need no tests
-	ninja -C build-bench src/cmd/federizer >/dev/null
+	# the server and the exchange load generator: the figures need no tests
+	ninja -C build-bench src/cmd/federizer bench/exchange_load >/dev/null
 	: "${FZ_BIN:=$PWD/build-bench/src/cmd/federizer}"
 	pairs=${FZ_BENCH_PAIRS:-3}
 	out_dir=build-bench/bench
@@ -123,7 +123,7 @@ for ((p = 1; p <= pairs; p++)); do
 	run "GET /api/v1/sync?since=<current>, pair $p" node bench/sync.mjs --seconds "$sync_seconds"
 done
 
-echo "== 4. token exchange: 2 client threads, DPoP and private_key_jwt"
+echo "== 4. token exchange: 16 keep-alive connections from a C client, DPoP and private_key_jwt"
 for ((p = 1; p <= pairs; p++)); do
 	run "openssl speed ecdsap256, pair $p" bench/crypto-bound.sh "$crypto_seconds"
 	run "access token -> assertion, pair $p" env SECONDS="$exchange_seconds" WORKERS=2 node bench/exchange.mjs
@@ -170,7 +170,7 @@ names=(
 	nginx_mb_per_s pull_mb_per_s pull_vs_nginx pull_peak_rss_mib
 	nginx_rps sync_rps sync_vs_nginx
 	ecdsa_sign_per_s ecdsa_verify_per_s crypto_bound_per_s exchange_per_s exchange_vs_crypto_bound
-	exchange_as_capacity_per_s
+	exchange_as_capacity_per_s exchange_as_cpu_ms exchange_generator_cpu_ms
 )
 for c in $scale_levels; do names+=("postfix_msgs_per_s_c$c" "delivery_msgs_per_s_c$c"); done
 names+=(mem_per_queued_msg_kib mem_per_idle_conn_kib)

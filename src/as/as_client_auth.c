@@ -17,6 +17,8 @@
 #include "as_client_auth.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -33,6 +35,10 @@
  * type of draft-ietf-oauth-rfc7523bis. Anything else (at+jwt, dpop+jwt)
  * is another kind of token replayed here. */
 #define CLIENT_AUTH_TYP_EXPLICIT "client-authentication+jwt"
+/* Parsed JWKS kept across requests. The clients that authenticate with
+ * keys are a domain's few MTAs, so a small fixed table holds them all;
+ * past that the least recently used goes, and a miss costs one parse. */
+#define CLIENT_KEYS_CACHE_MAX 16
 
 static fz_code refuse(fz_err *err, const char *fmt, const char *arg)
 {
@@ -250,26 +256,73 @@ static fz_code check_claims(fz_as *as, const fz_jws *jws, int64_t now,
 }
 
 /* The jti goes into the replay cache until the assertion has expired:
- * after that, exp refuses it anyway. */
-static fz_code check_replay(fz_as *as, const fz_jws *jws, int64_t now, fz_err *err)
+ * after that, exp refuses it anyway. With pending, the caller records it
+ * together with the request's other jtis. */
+static fz_code check_replay(fz_as *as, fz_arena *a, const fz_jws *jws, int64_t now,
+			    fz_as_jti *pending, fz_err *err)
 {
 	const json_t *c = fz_jws_payload(jws);
 	fz_as_replay r = {.store = as->store, .ns = CLIENT_AUTH_REPLAY_NS, .now = now};
+	fz_as_jti j = {.ns = CLIENT_AUTH_REPLAY_NS};
 	int64_t exp = 0;
 	fz_err rerr = {0};
 	fz_code rc;
 
 	(void)fz_jwt_int(c, "exp", &exp, NULL);
-	rc = fz_as_store_replay_check(&r, fz_jwt_str(c, "jti"),
-				      fz_time_add(exp, as->cfg->jose.leeway), &rerr);
+	j.expires_at = fz_time_add(exp, as->cfg->jose.leeway);
+	if (pending != NULL) {
+		j.jti = fz_arena_strdup(a, fz_jwt_str(c, "jti"));
+		if (j.jti == NULL)
+			return fz_fail(err, FZ_ENOMEM, "out of memory");
+		*pending = j;
+		return FZ_OK;
+	}
+	rc = fz_as_store_replay_check(&r, fz_jwt_str(c, "jti"), j.expires_at, &rerr);
 	if (rc == FZ_EREPLAY)
-		return refuse(err, "%s", "client assertion replayed (jti seen before)");
+		return fz_as_client_assertion_replayed(err);
 	if (rc != FZ_OK)
 		*err = rerr;
 	return rc;
 }
 
-static fz_code client_keys(const fz_as_client *c, fz_keyset **out, fz_err *err)
+fz_code fz_as_client_assertion_replayed(fz_err *err)
+{
+	return refuse(err, "%s", "client assertion replayed (jti seen before)");
+}
+
+/* --- parsed client keys ------------------------------------------------ */
+
+/* The keys of a client as parsed from its stored JWKS text. The text
+ * read with the client row on every request decides whether the entry
+ * is still good: `admin client` in another process changes the row, the
+ * text differs, and the entry is parsed anew. Shared by the request
+ * threads: refs counts the table's hold and each request's. */
+typedef struct keys_entry {
+	char *client_id;
+	char *jwks;
+	fz_keyset *keys;
+	unsigned refs;
+	uint64_t used;
+} keys_entry;
+
+static struct {
+	pthread_mutex_t lock;
+	keys_entry *slot[CLIENT_KEYS_CACHE_MAX];
+	uint64_t tick;
+} keys_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Called with the lock held. */
+static void entry_release(keys_entry *e)
+{
+	if (e == NULL || --e->refs > 0)
+		return;
+	fz_keyset_free(e->keys);
+	free(e->client_id);
+	free(e->jwks);
+	free(e);
+}
+
+static fz_code parse_keys(const fz_as_client *c, fz_keyset **out, fz_err *err)
 {
 	json_error_t jerr;
 	json_t *j;
@@ -277,9 +330,6 @@ static fz_code client_keys(const fz_as_client *c, fz_keyset **out, fz_err *err)
 	fz_code rc;
 
 	*out = NULL;
-	if (c->auth_method != FZ_AUTH_PRIVATE_KEY_JWT || c->jwks == NULL)
-		return refuse(err, "client %s is not registered for private_key_jwt",
-			      c->client_id);
 	j = json_loads(c->jwks, 0, &jerr);
 	if (j == NULL)
 		return fz_fail(err, FZ_EINTERNAL, "stored JWKS of %s unreadable", c->client_id);
@@ -291,11 +341,87 @@ static fz_code client_keys(const fz_as_client *c, fz_keyset **out, fz_err *err)
 	return FZ_OK;
 }
 
+/* A new entry for c in the slot of its old one, else a free slot, else
+ * the least recently used. Called with the lock held. */
+static fz_code entry_add(const fz_as_client *c, keys_entry **out, fz_err *err)
+{
+	keys_entry *e = calloc(1, sizeof(*e));
+	size_t i, pick = 0;
+	fz_code rc;
+
+	if (e == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	e->client_id = strdup(c->client_id);
+	e->jwks = strdup(c->jwks);
+	if (e->client_id == NULL || e->jwks == NULL)
+		rc = fz_fail(err, FZ_ENOMEM, "out of memory");
+	else
+		rc = parse_keys(c, &e->keys, err);
+	if (rc != FZ_OK) {
+		e->refs = 1;
+		entry_release(e);
+		return rc;
+	}
+	for (i = 0; i < CLIENT_KEYS_CACHE_MAX; i++) {
+		keys_entry *s = keys_cache.slot[i];
+
+		if (s == NULL || strcmp(s->client_id, c->client_id) == 0) {
+			pick = i;
+			break;
+		}
+		if (s->used < keys_cache.slot[pick]->used)
+			pick = i;
+	}
+	entry_release(keys_cache.slot[pick]);
+	keys_cache.slot[pick] = e;
+	e->refs = 2; /* the table's and the caller's */
+	e->used = ++keys_cache.tick;
+	*out = e;
+	return FZ_OK;
+}
+
+/* The parsed keys of c, from the table when its stored text is the one
+ * they were parsed from. Give the entry back with keys_done. */
+static fz_code client_keys(const fz_as_client *c, keys_entry **out, fz_err *err)
+{
+	keys_entry *e;
+	fz_code rc = FZ_OK;
+	size_t i;
+
+	*out = NULL;
+	if (c->auth_method != FZ_AUTH_PRIVATE_KEY_JWT || c->jwks == NULL)
+		return refuse(err, "client %s is not registered for private_key_jwt",
+			      c->client_id);
+	pthread_mutex_lock(&keys_cache.lock);
+	for (i = 0; i < CLIENT_KEYS_CACHE_MAX; i++) {
+		e = keys_cache.slot[i];
+		if (e != NULL && strcmp(e->client_id, c->client_id) == 0 &&
+		    strcmp(e->jwks, c->jwks) == 0) {
+			e->refs++;
+			e->used = ++keys_cache.tick;
+			*out = e;
+			break;
+		}
+	}
+	if (*out == NULL)
+		rc = entry_add(c, out, err);
+	pthread_mutex_unlock(&keys_cache.lock);
+	return rc;
+}
+
+static void keys_done(keys_entry *e)
+{
+	pthread_mutex_lock(&keys_cache.lock);
+	entry_release(e);
+	pthread_mutex_unlock(&keys_cache.lock);
+}
+
 static fz_code auth_assertion(fz_as *as, fz_http_req *http, const methods *m,
-			      int64_t now, fz_as_client *out, fz_err *err)
+			      int64_t now, fz_as_client *out, fz_as_jti *pending,
+			      fz_err *err)
 {
 	const size_t max = as->cfg->jose.jws_max_bytes;
-	fz_keyset *keys = NULL;
+	keys_entry *keys = NULL;
 	fz_jws *jws = NULL;
 	const char *iss, *typ;
 	fz_alg alg;
@@ -326,13 +452,14 @@ static fz_code auth_assertion(fz_as *as, fz_http_req *http, const methods *m,
 	if (rc == FZ_OK)
 		rc = client_keys(out, &keys, err);
 	if (rc == FZ_OK)
-		rc = verify_sig(jws, keys, err);
+		rc = verify_sig(jws, keys->keys, err);
 	if (rc == FZ_OK)
 		rc = check_claims(as, jws, now, err);
 	/* Last, so an assertion that fails any check cannot fill the cache. */
 	if (rc == FZ_OK)
-		rc = check_replay(as, jws, now, err);
-	fz_keyset_free(keys);
+		rc = check_replay(as, http->arena, jws, now, pending, err);
+	if (keys != NULL)
+		keys_done(keys);
 	fz_jws_free(jws);
 	return rc;
 }
@@ -355,9 +482,9 @@ static fz_code auth_none(fz_as *as, fz_http_req *http, const methods *m,
 	return FZ_OK;
 }
 
-fz_code fz_as_client_authenticate(fz_as *as, fz_http_req *http,
-				  const fz_form *form, int64_t now,
-				  fz_as_client *out, fz_err *err)
+static fz_code authenticate(fz_as *as, fz_http_req *http, const fz_form *form,
+			    int64_t now, fz_as_client *out, fz_as_jti *pending,
+			    fz_err *err)
 {
 	methods m;
 	fz_code rc = read_methods(as, http, form, &m, err);
@@ -370,10 +497,26 @@ fz_code fz_as_client_authenticate(fz_as *as, fz_http_req *http,
 	else if (m.basic != NULL)
 		rc = auth_basic(as, http, &m, out, err);
 	else if (m.assertion != NULL || m.assertion_type != NULL)
-		rc = auth_assertion(as, http, &m, now, out, err);
+		rc = auth_assertion(as, http, &m, now, out, pending, err);
 	else
 		rc = auth_none(as, http, &m, out, err);
 	if (rc != FZ_OK)
 		memset(out, 0, sizeof(*out));
 	return rc;
+}
+
+fz_code fz_as_client_authenticate(fz_as *as, fz_http_req *http,
+				  const fz_form *form, int64_t now,
+				  fz_as_client *out, fz_err *err)
+{
+	return authenticate(as, http, form, now, out, NULL, err);
+}
+
+fz_code fz_as_client_authenticate_deferred(fz_as *as, fz_http_req *http,
+					   const fz_form *form, int64_t now,
+					   fz_as_client *out, fz_as_jti *pending,
+					   fz_err *err)
+{
+	memset(pending, 0, sizeof(*pending));
+	return authenticate(as, http, form, now, out, pending, err);
 }

@@ -25,4 +25,16 @@ fz_code fz_as_client_authenticate(fz_as *as, fz_http_req *http,
 				  const fz_form *form, int64_t now,
 				  fz_as_client *out, fz_err *err);
 
+/* fz_as_client_authenticate that leaves a client assertion's jti to the
+ * caller: *pending (ns NULL when there is none) goes with the request's
+ * other jtis into one fz_as_store_replay_check_all, and a taken one is
+ * answered with fz_as_client_assertion_replayed. */
+fz_code fz_as_client_authenticate_deferred(fz_as *as, fz_http_req *http,
+					   const fz_form *form, int64_t now,
+					   fz_as_client *out, fz_as_jti *pending,
+					   fz_err *err);
+
+/* The refusal of a client assertion whose jti was seen before. */
+fz_code fz_as_client_assertion_replayed(fz_err *err);
+
 #endif

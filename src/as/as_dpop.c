@@ -82,11 +82,30 @@ static fz_code expected_nonce(fz_as_token_req *tr, const char *proof,
 	return rc;
 }
 
-fz_code fz_as_dpop_check(fz_as_token_req *tr, const char *access_token,
-			 bool *present, fz_digest_str *jkt, fz_err *err)
+/* A replay "check" that only notes the jti: the caller records it
+ * together with the request's other jtis, in one transaction. */
+typedef struct deferred {
+	fz_arena *arena;
+	fz_as_jti *out;
+} deferred;
+
+static fz_code defer_jti(void *ctx, const char *jti, int64_t expires_at, fz_err *err)
+{
+	const deferred *d = ctx;
+	char *copy = fz_arena_strdup(d->arena, jti);
+
+	if (copy == NULL)
+		return fz_fail(err, FZ_ENOMEM, "out of memory");
+	*d->out = (fz_as_jti){.ns = REPLAY_NS_DPOP, .jti = copy, .expires_at = expires_at};
+	return FZ_OK;
+}
+
+static fz_code check(fz_as_token_req *tr, const char *access_token, bool *present,
+		     fz_digest_str *jkt, fz_as_jti *pending, fz_err *err)
 {
 	fz_as *as = tr->as;
 	fz_as_replay replay = {as->store, REPLAY_NS_DPOP, tr->now};
+	deferred later = {tr->http->arena, pending};
 	fz_dpop_request dr = {.method = tr->http->method, .url = as->token_endpoint,
 			      .access_token = access_token};
 	fz_dpop_result res;
@@ -104,10 +123,36 @@ fz_code fz_as_dpop_check(fz_as_token_req *tr, const char *access_token,
 	*present = true;
 	if (as->cfg->dpop.nonce && (rc = expected_nonce(tr, proof, &dr.nonce, err)) != FZ_OK)
 		return rc;
-	rc = fz_dpop_verify(proof, strlen(proof), &dr, &as->cfg->jose, tr->now,
-			    fz_as_store_replay_check, &replay, &res, err);
+	if (pending != NULL)
+		rc = fz_dpop_verify(proof, strlen(proof), &dr, &as->cfg->jose, tr->now,
+				    defer_jti, &later, &res, err);
+	else
+		rc = fz_dpop_verify(proof, strlen(proof), &dr, &as->cfg->jose, tr->now,
+				    fz_as_store_replay_check, &replay, &res, err);
 	if (rc != FZ_OK)
 		return at_token_endpoint(rc, err);
 	*jkt = res.jkt;
 	return FZ_OK;
+}
+
+fz_code fz_as_dpop_check(fz_as_token_req *tr, const char *access_token,
+			 bool *present, fz_digest_str *jkt, fz_err *err)
+{
+	return check(tr, access_token, present, jkt, NULL, err);
+}
+
+fz_code fz_as_dpop_check_deferred(fz_as_token_req *tr, const char *access_token,
+				  bool *present, fz_digest_str *jkt,
+				  fz_as_jti *pending, fz_err *err)
+{
+	memset(pending, 0, sizeof(*pending));
+	return check(tr, access_token, present, jkt, pending, err);
+}
+
+fz_code fz_as_dpop_replayed(fz_err *err)
+{
+	/* What fz_dpop_verify makes of the store's FZ_EREPLAY, at a token
+	 * endpoint. */
+	return fz_fail_http(err, FZ_EREPLAY, 400, "invalid_dpop_proof",
+			    REPLAY_NS_DPOP " jti seen before");
 }

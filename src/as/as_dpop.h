@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "as_grants.h"
+#include "as_store.h"
 #include "digest.h"
 
 /* Checks the DPoP header of tr, if any. *present says whether there was
@@ -20,5 +21,16 @@
  * the nonce is missing or stale). */
 fz_code fz_as_dpop_check(fz_as_token_req *tr, const char *access_token,
 			 bool *present, fz_digest_str *jkt, fz_err *err);
+
+/* fz_as_dpop_check that leaves the proof's jti to the caller: *pending
+ * (ns NULL when no proof) goes with the request's other jtis into one
+ * fz_as_store_replay_check_all; a taken one is fz_as_dpop_replayed. */
+fz_code fz_as_dpop_check_deferred(fz_as_token_req *tr, const char *access_token,
+				  bool *present, fz_digest_str *jkt,
+				  fz_as_jti *pending, fz_err *err);
+
+/* The refusal of a proof whose jti was seen before, as fz_as_dpop_check
+ * answers it. */
+fz_code fz_as_dpop_replayed(fz_err *err);
 
 #endif

@@ -31,11 +31,20 @@ static fz_code check_client(const fz_as_client *c, fz_err *err)
 	return FZ_OK;
 }
 
-static fz_code require_dpop(fz_xchg *x, fz_err *err)
+/* The proof is required; its jti and the client assertion's (*client)
+ * go into the replay cache in one transaction. */
+static fz_code require_dpop(fz_xchg *x, const fz_as_jti *client, fz_err *err)
 {
+	fz_as_jti jtis[2] = {*client};
 	bool present = false;
-	fz_code rc = fz_as_dpop_check(x->tr, NULL, &present, &x->jkt, err);
+	size_t which = 0;
+	fz_code rc = fz_as_dpop_check_deferred(x->tr, NULL, &present, &x->jkt, &jtis[1], err);
 
+	if (rc != FZ_OK)
+		return rc;
+	rc = fz_as_store_replay_check_all(x->tr->as->store, jtis, 2, x->tr->now, &which, err);
+	if (rc == FZ_EREPLAY)
+		return which == 0 ? fz_as_client_assertion_replayed(err) : fz_as_dpop_replayed(err);
 	if (rc != FZ_OK)
 		return rc;
 	if (!present)
@@ -146,12 +155,13 @@ fz_code fz_as_grant_token_exchange(fz_as_token_req *tr, fz_err *err)
 	fz_xchg x = {.tr = tr};
 	fz_xchg_issued is = {0};
 	xchg_case_fn fn = NULL;
+	fz_as_jti client_jti;
 	fz_code rc;
 
-	if ((rc = fz_as_client_authenticate(tr->as, tr->http, tr->form, tr->now,
-					    &x.client, err)) ||
+	if ((rc = fz_as_client_authenticate_deferred(tr->as, tr->http, tr->form, tr->now,
+						     &x.client, &client_jti, err)) ||
 	    (rc = check_client(&x.client, err)) ||
-	    (rc = require_dpop(&x, err)) ||
+	    (rc = require_dpop(&x, &client_jti, err)) ||
 	    (rc = choose(&x, &fn, err)) ||
 	    (rc = fn(&x, &is, err)))
 		return rc;

@@ -222,6 +222,20 @@ typedef struct fz_as_replay {
 fz_code fz_as_store_replay_check(void *ctx, const char *jti,
 				 int64_t expires_at, fz_err *err);
 
+/* One jti of a request: ns NULL marks an unused slot. */
+typedef struct fz_as_jti {
+	const char *ns;
+	const char *jti;
+	int64_t expires_at;
+} fz_as_jti;
+
+/* Records the n jtis of one request (a client assertion's and a DPoP
+ * proof's) in one write transaction, all or none. FZ_EREPLAY when one
+ * is present and unexpired: *which is its index (else n). */
+fz_code fz_as_store_replay_check_all(fz_as_store *st, const fz_as_jti *jtis,
+				     size_t n, int64_t now, size_t *which,
+				     fz_err *err);
+
 /* --- login throttling ---------------------------------------------------- */
 
 typedef enum fz_as_throttle_kind {

@@ -10,33 +10,70 @@
 
 /* --- replay cache ---------------------------------------------------------- */
 
+/* Takes the place of (ns, jti) in one statement, so two threads with
+ * the same jti cannot both insert: an unexpired row blocks the upsert,
+ * an expired one is taken over (its token could not pass the freshness
+ * check anyway). FZ_EREPLAY when the place was taken. */
+static fz_code replay_take(sqlite3 *c, const fz_as_jti *j, int64_t now, fz_err *err)
+{
+	sqlite3_stmt *q;
+	fz_code rc = fz_db_prepare(c, "INSERT INTO replay (namespace, jti, expires_at)"
+				      " VALUES (?1, ?2, ?3) ON CONFLICT (namespace, jti) DO UPDATE"
+				      " SET expires_at = excluded.expires_at WHERE replay.expires_at <= ?4",
+				   &q, err);
+
+	if (rc != FZ_OK)
+		return rc;
+	fz_db_bind_text(q, 1, j->ns);
+	fz_db_bind_text(q, 2, j->jti);
+	sqlite3_bind_int64(q, 3, j->expires_at);
+	sqlite3_bind_int64(q, 4, now);
+	rc = fz_as_step_done(c, q, "replay cache", err);
+	fz_db_done(q);
+	if (rc == FZ_OK && sqlite3_changes(c) == 0)
+		rc = fz_fail(err, FZ_EREPLAY, "%s jti seen before", j->ns);
+	return rc;
+}
+
 fz_code fz_as_store_replay_check(void *ctx, const char *jti,
 				 int64_t expires_at, fz_err *err)
 {
 	const fz_as_replay *r = ctx;
+	fz_as_jti j = {.ns = r->ns, .jti = jti, .expires_at = expires_at};
 	sqlite3 *c = fz_db_acquire(r->store->db);
-	sqlite3_stmt *q;
+	fz_code rc = replay_take(c, &j, r->now, err);
+
+	fz_db_release(r->store->db, c);
+	return rc;
+}
+
+fz_code fz_as_store_replay_check_all(fz_as_store *st, const fz_as_jti *jtis,
+				     size_t n, int64_t now, size_t *which,
+				     fz_err *err)
+{
+	sqlite3 *c;
+	size_t i, used = 0;
 	fz_code rc;
 
-	/* One statement, so two threads with the same jti cannot both
-	 * insert: an unexpired row blocks the upsert, an expired one is
-	 * taken over (its proof could not pass the freshness check
-	 * anyway). */
-	rc = fz_db_prepare(c, "INSERT INTO replay (namespace, jti, expires_at)"
-			      " VALUES (?1, ?2, ?3) ON CONFLICT (namespace, jti) DO UPDATE"
-			      " SET expires_at = excluded.expires_at WHERE replay.expires_at <= ?4",
-			   &q, err);
-	if (rc == FZ_OK) {
-		fz_db_bind_text(q, 1, r->ns);
-		fz_db_bind_text(q, 2, jti);
-		sqlite3_bind_int64(q, 3, expires_at);
-		sqlite3_bind_int64(q, 4, r->now);
-		rc = fz_as_step_done(c, q, "replay cache", err);
-		fz_db_done(q);
-		if (rc == FZ_OK && sqlite3_changes(c) == 0)
-			rc = fz_fail(err, FZ_EREPLAY, "%s jti seen before", r->ns);
+	*which = n;
+	for (i = 0; i < n; i++)
+		used += jtis[i].ns != NULL;
+	if (used == 0)
+		return FZ_OK;
+	c = fz_db_acquire(st->db);
+	/* One jti is one statement, which is its own transaction. */
+	rc = used > 1 ? fz_db_begin(c, err) : FZ_OK;
+	for (i = 0; rc == FZ_OK && i < n; i++) {
+		if (jtis[i].ns == NULL)
+			continue;
+		rc = replay_take(c, &jtis[i], now, err);
+		if (rc == FZ_EREPLAY)
+			*which = i;
 	}
-	fz_db_release(r->store->db, c);
+	if (rc == FZ_OK && used > 1)
+		rc = fz_db_commit(c, err);
+	/* A refused request records none of its jtis; release rolls back. */
+	fz_db_release(st->db, c);
 	return rc;
 }
 

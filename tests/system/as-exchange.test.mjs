@@ -267,6 +267,20 @@ describe('client authentication (RFC 7523, RFC 6749 §2.3)', () => {
     assert.equal(r.status, 401);
   });
 
+  // The AS keeps parsed client keys; a client re-registered with new
+  // keys by `admin` (another process) must be checked against those.
+  test('a client whose JWKS is replaced is checked against the new keys at once', async () => {
+    const params = async () => sendParams(aliceToken, await sendHeaders());
+    const old = await makeMta(asCom, 'mta3.example.com', MBX_COM);
+    await exchange(env, asCom, old, await params());
+    asCom.adminOk(['client', 'remove', 'mta3.example.com']);
+    const fresh = await makeMta(asCom, 'mta3.example.com', MBX_COM);
+    const r = await exchangeError(env, asCom, old, await params());
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'invalid_client');
+    await exchange(env, asCom, fresh, await params());
+  });
+
   test('two methods at once are 400; Basic for a JWKS client is 401 with a challenge', async () => {
     const both = async (_as, client, body, headers) => {
       await mtaCom.auth(_as, client, body, headers);
