@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jwk_cache.h"
 #include "jws.h"
 #include "jwt.h"
 #include "pkce.h"
@@ -115,7 +116,10 @@ static fz_code check_typ_alg(const fz_jws *jws, unsigned algs, fz_err *err)
 	return fz_alg_allowed(fz_jws_alg_name(jws), algs, &alg, err);
 }
 
-static fz_code proof_key(const fz_jws *jws, fz_key **key, fz_err *err)
+/* The proof's key, imported once per distinct JWK: an MTA signs every
+ * proof with the same key. Only the import is cached; the signature is
+ * checked with it every time. */
+static fz_code proof_key(const fz_jws *jws, fz_jwk_ref **key, fz_err *err)
 {
 	const json_t *jwk = json_object_get(fz_jws_header(jws), "jwk");
 
@@ -123,7 +127,7 @@ static fz_code proof_key(const fz_jws *jws, fz_key **key, fz_err *err)
 		return fz_fail(err, FZ_EKEY, "DPoP proof has no jwk header");
 	if (fz_jwk_has_private(jwk))
 		return fz_fail(err, FZ_EKEY, FZ_JWK_PRIVATE_MSG " of the DPoP proof");
-	return fz_key_from_jwk(jwk, key, err);
+	return fz_jwk_cache_get(jwk, key, err);
 }
 
 static fz_code check_htm_htu(const json_t *c, const fz_dpop_request *req,
@@ -253,7 +257,7 @@ fz_code fz_dpop_verify(const char *proof, size_t len, const fz_dpop_request *req
 {
 	fz_dpop_result res = {0};
 	fz_jws *jws = NULL;
-	fz_key *key = NULL;
+	fz_jwk_ref *key = NULL;
 	fz_code rc;
 
 	if (replay == NULL || req->method == NULL || req->url == NULL)
@@ -261,7 +265,7 @@ fz_code fz_dpop_verify(const char *proof, size_t len, const fz_dpop_request *req
 	if ((rc = fz_jws_parse_unverified(proof, len, cfg->dpop_max_bytes, &jws, err)) ||
 	    (rc = check_typ_alg(jws, cfg->algs, err)) ||
 	    (rc = proof_key(jws, &key, err)) ||
-	    (rc = fz_jws_verify_key(jws, key, cfg->algs, err)) ||
+	    (rc = fz_jws_verify_key(jws, fz_jwk_ref_key(key), cfg->algs, err)) ||
 	    (rc = verify_claims(jws, req, cfg, now, &res, err)))
 		goto out;
 	/* Last: only a proof that passed everything else may take a place
@@ -270,10 +274,10 @@ fz_code fz_dpop_verify(const char *proof, size_t len, const fz_dpop_request *req
 		    fz_time_add(fz_time_add(res.iat, cfg->dpop_iat_window), 1), err);
 	if (rc != FZ_OK)
 		goto out;
-	res.jkt = *fz_key_thumbprint(key);
+	res.jkt = *fz_key_thumbprint(fz_jwk_ref_key(key));
 	*out = res;
 out:
-	fz_key_free(key);
+	fz_jwk_ref_release(key);
 	fz_jws_free(jws);
 	return as_proof_error(rc, err);
 }

@@ -7,7 +7,8 @@
  * cache last, so a proof that fails any other check cannot fill the
  * cache. Its result carries the key's thumbprint (jkt): the AS binds a
  * token to it (cnf.jkt), a resource server compares it with the token's
- * with fz_dpop_check_binding.
+ * with fz_dpop_check_binding. The proof's key is imported once per
+ * distinct JWK (jwk_cache.h); its signature is checked every time.
  *
  * Failures carry OAuth error "invalid_dpop_proof" (or "use_dpop_nonce"
  * for a missing or stale nonce) and HTTP status 401, what a resource

@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "b64url.h"
 #include "dpop.h"
+#include "jwk_cache.h"
 #include "jws.h"
 #include "jwt.h"
 
@@ -556,6 +558,229 @@ static void test_no_replay_cache(void **state)
 	free(p);
 }
 
+/* --- the cache of proof keys (jwk_cache.c) -------------------------------------- */
+
+static fz_code no_replay(void *ctx, const char *jti, int64_t expires_at, fz_err *err)
+{
+	(void)ctx, (void)jti, (void)expires_at, (void)err;
+	return FZ_OK;
+}
+
+static fz_jwk_cache_stats stats(void)
+{
+	fz_jwk_cache_stats s;
+
+	fz_jwk_cache_get_stats(&s);
+	return s;
+}
+
+/* Verifies p as a POST to URL at NOW with no replay cache; the jkt it
+ * found goes to jkt when not NULL. */
+static fz_code check(struct fixture *f, const char *p, fz_digest_str *jkt, fz_err *err)
+{
+	fz_dpop_request req = {.method = "POST", .url = URL};
+	fz_dpop_result res;
+	fz_code rc = fz_dpop_verify(p, strlen(p), &req, &f->cfg, NOW, no_replay, NULL,
+				    &res, err);
+
+	if (rc == FZ_OK && jkt != NULL)
+		*jkt = res.jkt;
+	return rc;
+}
+
+static void test_cache_same_key_twice(void **state)
+{
+	struct fixture *f = *state;
+	char *p1 = make(f->es, "POST", URL, NULL, NOW), *p2 = make(f->es, "POST", URL, NULL, NOW);
+	fz_jwk_cache_stats before;
+	fz_dpop_result res;
+
+	fz_jwk_cache_clear();
+	before = stats();
+	assert_int_equal(verify(f, p1, "POST", URL, NULL, NOW, &res, NULL), FZ_OK);
+	assert_string_equal(res.jkt.s, fz_key_thumbprint(f->es)->s);
+	assert_int_equal(stats().misses, before.misses + 1);
+	assert_int_equal(verify(f, p2, "POST", URL, NULL, NOW, &res, NULL), FZ_OK);
+	assert_string_equal(res.jkt.s, fz_key_thumbprint(f->es)->s);
+	assert_int_equal(stats().hits, before.hits + 1);
+	assert_int_equal(stats().keys, 1);
+	/* the replay cache is still asked every time */
+	assert_int_equal(f->cache.n, 2);
+	expect_fail(f, p2, "POST", URL, NULL, NOW, FZ_EREPLAY, "used before");
+	free(p1);
+	free(p2);
+}
+
+/* A cached key must not vouch for a proof it did not sign. */
+static void test_cache_forged_signature(void **state)
+{
+	struct fixture *f = *state;
+	char *good = make(f->es, "POST", URL, NULL, NOW), *flipped = make(f->es, "POST", URL, NULL, NOW);
+	fz_key *other = NULL;
+	char *wrong;
+
+	fz_jwk_cache_clear();
+	assert_int_equal(check(f, good, NULL, NULL), FZ_OK);
+	flipped[strlen(flipped) - 5] = flipped[strlen(flipped) - 5] == 'A' ? 'B' : 'A';
+	expect_fail(f, flipped, "POST", URL, NULL, NOW, FZ_ESIG, "signature does not verify");
+	/* signed by another key, naming the cached one */
+	assert_int_equal(fz_key_generate(FZ_ALG_ES256, 0, &other, NULL), FZ_OK);
+	wrong = craft(other, "dpop+jwt", bare(f->es), claims("j2", "POST", URL, NOW));
+	expect_fail(f, wrong, "POST", URL, NULL, NOW, FZ_ESIG, "signature does not verify");
+	assert_true(stats().hits >= 2);
+	/* and the key still serves the honest proof */
+	assert_int_equal(check(f, good, NULL, NULL), FZ_OK);
+	assert_int_equal(f->cache.n, 0);
+	fz_key_free(other);
+	free(good);
+	free(flipped);
+	free(wrong);
+}
+
+/* Another key under the cached key's kid, or the cached key's members
+ * with one changed or one added, is never the cached key. */
+static void test_cache_other_key_never_hits(void **state)
+{
+	struct fixture *f = *state;
+	fz_key *other = NULL;
+	json_t *named = bare(f->es), *alike, *mixed, *enc;
+	fz_digest_str jkt;
+	fz_err err = {0};
+	char *p;
+
+	fz_jwk_cache_clear();
+	assert_int_equal(fz_key_generate(FZ_ALG_ES256, 0, &other, NULL), FZ_OK);
+	json_object_set_new(named, "kid", json_string(fz_key_thumbprint(f->es)->s));
+	p = craft(f->es, "dpop+jwt", named, claims("j1", "POST", URL, NOW));
+	assert_int_equal(check(f, p, &jkt, NULL), FZ_OK);
+	assert_string_equal(jkt.s, fz_key_thumbprint(f->es)->s);
+	free(p);
+
+	/* the other key, named like the cached one: its own thumbprint */
+	alike = bare(other);
+	json_object_set_new(alike, "kid", json_string(fz_key_thumbprint(f->es)->s));
+	p = craft(other, "dpop+jwt", alike, claims("j2", "POST", URL, NOW));
+	assert_int_equal(check(f, p, &jkt, NULL), FZ_OK);
+	assert_string_equal(jkt.s, fz_key_thumbprint(other)->s);
+	assert_int_equal(stats().keys, 2);
+	free(p);
+
+	/* the cached x with the other key's y is no point of the curve */
+	mixed = bare(f->es);
+	alike = bare(other);
+	json_object_set(mixed, "y", json_object_get(alike, "y"));
+	json_decref(alike);
+	p = craft(f->es, "dpop+jwt", mixed, claims("j3", "POST", URL, NOW));
+	assert_int_equal(check(f, p, NULL, &err), FZ_EKEY);
+	free(p);
+
+	/* the cached key's members, marked for encryption: refused again */
+	enc = bare(f->es);
+	json_object_set_new(enc, "kid", json_string(fz_key_thumbprint(f->es)->s));
+	json_object_set_new(enc, "use", json_string("enc"));
+	p = craft(f->es, "dpop+jwt", enc, claims("j4", "POST", URL, NOW));
+	assert_int_equal(check(f, p, NULL, &err), FZ_EKEY);
+	assert_non_null(strstr(err.msg, "use is not sig"));
+	assert_int_equal(stats().keys, 2);
+	fz_key_free(other);
+	free(p);
+}
+
+#define MANY (FZ_JWK_CACHE_KEYS + 8)
+
+/* More keys than the cache holds: every proof still verifies, the
+ * evicted keys are imported again, and each proof is still tied to its
+ * own key. */
+static void test_cache_full(void **state)
+{
+	struct fixture *f = *state;
+	fz_key *keys[MANY];
+	char *proofs[MANY], *forged;
+	fz_jwk_cache_stats before;
+	fz_digest_str jkt;
+	size_t i, round;
+
+	fz_jwk_cache_clear();
+	before = stats();
+	for (i = 0; i < MANY; i++) {
+		assert_int_equal(fz_key_generate(FZ_ALG_ES256, 0, &keys[i], NULL), FZ_OK);
+		proofs[i] = make(keys[i], "POST", URL, NULL, NOW);
+	}
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < MANY; i++) {
+			assert_int_equal(check(f, proofs[i], &jkt, NULL), FZ_OK);
+			assert_string_equal(jkt.s, fz_key_thumbprint(keys[i])->s);
+		}
+	assert_int_equal(stats().keys, FZ_JWK_CACHE_KEYS);
+	assert_true(stats().evictions - before.evictions >= MANY - FZ_JWK_CACHE_KEYS);
+	/* the most recent key is cached: a proof naming it but signed by
+	 * another still fails */
+	forged = craft(keys[0], "dpop+jwt", bare(keys[MANY - 1]), claims("j", "POST", URL, NOW));
+	assert_int_equal(check(f, forged, NULL, NULL), FZ_ESIG);
+	free(forged);
+	for (i = 0; i < MANY; i++) {
+		fz_key_free(keys[i]);
+		free(proofs[i]);
+	}
+}
+
+/* Threads verify with one shared key while others churn the cache, so
+ * the shared key is evicted while in use; ASan and the results tell
+ * whether a key ever went away under its holder. */
+struct churn {
+	struct fixture *f;
+	char **proofs;
+	const fz_digest_str *jkts;
+	size_t n, rounds;
+	size_t failures;
+};
+
+static void *churn_run(void *arg)
+{
+	struct churn *c = arg;
+	fz_digest_str jkt;
+	size_t r, i;
+
+	for (r = 0; r < c->rounds; r++)
+		for (i = 0; i < c->n; i++)
+			if (check(c->f, c->proofs[i], &jkt, NULL) != FZ_OK ||
+			    strcmp(jkt.s, c->jkts[i].s) != 0)
+				c->failures++;
+	return NULL;
+}
+
+static void test_cache_threads(void **state)
+{
+	struct fixture *f = *state;
+	fz_key *keys[MANY];
+	char *proofs[MANY];
+	fz_digest_str jkts[MANY];
+	struct churn c[4];
+	pthread_t t[4];
+	size_t i;
+
+	fz_jwk_cache_clear();
+	for (i = 0; i < MANY; i++) {
+		assert_int_equal(fz_key_generate(FZ_ALG_ES256, 0, &keys[i], NULL), FZ_OK);
+		proofs[i] = make(keys[i], "POST", URL, NULL, NOW);
+		jkts[i] = *fz_key_thumbprint(keys[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		/* two threads on key 0 alone, two on all of them */
+		c[i] = (struct churn){.f = f, .proofs = proofs, .jkts = jkts,
+				      .n = i < 2 ? 1 : MANY, .rounds = i < 2 ? 150 : 3};
+		assert_int_equal(pthread_create(&t[i], NULL, churn_run, &c[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(c[i].failures, 0);
+	}
+	for (i = 0; i < MANY; i++) {
+		fz_key_free(keys[i]);
+		free(proofs[i]);
+	}
+}
+
 #define T(name) cmocka_unit_test_setup(name, reset)
 
 int main(void)
@@ -589,6 +814,11 @@ int main(void)
 		T(test_malformed),
 		T(test_too_large),
 		T(test_no_replay_cache),
+		T(test_cache_same_key_twice),
+		T(test_cache_forged_signature),
+		T(test_cache_other_key_never_hits),
+		T(test_cache_full),
+		T(test_cache_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

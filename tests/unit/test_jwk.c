@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jwk.h"
+#include "jwk_cache.h"
 
 /* RFC 7638 §3.1: the RSA key of RFC 7517 Appendix A.1 and its thumbprint. */
 #define RFC7638_N                                                            \
@@ -530,6 +531,132 @@ static void test_jwks_refusals(void **state)
 	expect_jwks_fails(big, FZ_ELIMIT, "limit");
 }
 
+/* --- the cache of imported keys -------------------------------------------- */
+
+static fz_jwk_cache_stats cache_stats(void)
+{
+	fz_jwk_cache_stats s;
+
+	fz_jwk_cache_get_stats(&s);
+	return s;
+}
+
+static const fz_key *cache_get(const char *text, fz_jwk_ref **ref)
+{
+	json_t *j = J(text);
+
+	assert_int_equal(fz_jwk_cache_get(j, ref, NULL), FZ_OK);
+	json_decref(j);
+	return fz_jwk_ref_key(*ref);
+}
+
+/* One JWK, members in another order: one entry, one import. */
+static void test_cache_finds_same_jwk(void **state)
+{
+	fz_jwk_ref *a = NULL, *b = NULL;
+	fz_jwk_cache_stats before;
+
+	(void)state;
+	fz_jwk_cache_clear();
+	before = cache_stats();
+	cache_get(RFC9449_JWK, &a);
+	cache_get("{\"crv\":\"P-256\",\"y\":\"" RFC9449_Y "\",\"kty\":\"EC\",\"x\":\"" RFC9449_X
+		  "\"}", &b);
+	assert_ptr_equal(fz_jwk_ref_key(a), fz_jwk_ref_key(b));
+	assert_string_equal(fz_key_thumbprint(fz_jwk_ref_key(a))->s, RFC9449_TP);
+	assert_int_equal(cache_stats().misses, before.misses + 1);
+	assert_int_equal(cache_stats().hits, before.hits + 1);
+	fz_jwk_ref_release(a);
+	fz_jwk_ref_release(b);
+}
+
+/* A kid, an alg, or a changed coordinate is another entry with its own
+ * import, so the key keeps the kid its JWK gave it. */
+static void test_cache_any_member_differs(void **state)
+{
+	fz_jwk_ref *a = NULL, *b = NULL, *c = NULL, *none = NULL;
+	const fz_key *ka, *kb;
+	fz_err err = {0};
+	json_t *bad;
+
+	(void)state;
+	fz_jwk_cache_clear();
+	ka = cache_get(RFC9449_JWK, &a);
+	kb = cache_get("{\"kty\":\"EC\",\"x\":\"" RFC9449_X "\",\"y\":\"" RFC9449_Y
+		       "\",\"crv\":\"P-256\",\"kid\":\"mine\"}", &b);
+	assert_ptr_not_equal(ka, kb);
+	assert_string_equal(fz_key_kid(ka), RFC9449_TP);
+	assert_string_equal(fz_key_kid(kb), "mine");
+	cache_get(RFC7638_JWK, &c);
+	assert_int_equal(cache_stats().keys, 3);
+	/* refused, and not cached: refused again */
+	bad = J("{\"kty\":\"EC\",\"x\":\"" RFC9449_X "\",\"y\":\"" RFC9449_Y
+		"\",\"crv\":\"P-256\",\"alg\":\"RS256\"}");
+	assert_int_equal(fz_jwk_cache_get(bad, &none, &err), FZ_EKEY);
+	assert_int_equal(fz_jwk_cache_get(bad, &none, &err), FZ_EKEY);
+	assert_int_equal(cache_stats().keys, 3);
+	json_decref(bad);
+	bad = J("{\"kty\":\"EC\",\"x\":\"" RFC9449_Y "\",\"y\":\"" RFC9449_Y "\",\"crv\":\"P-256\"}");
+	assert_int_equal(fz_jwk_cache_get(bad, &none, &err), FZ_EKEY);
+	json_decref(bad);
+	bad = json_string("EC");
+	assert_int_equal(fz_jwk_cache_get(bad, &none, &err), FZ_EKEY);
+	json_decref(bad);
+	assert_null(none);
+	fz_jwk_ref_release(a);
+	fz_jwk_ref_release(b);
+	fz_jwk_ref_release(c);
+}
+
+/* A key held across clear and eviction stays whole until released. */
+static void test_cache_ref_outlives_entry(void **state)
+{
+	char text[FZ_JWK_CACHE_TEXT_MAX];
+	fz_jwk_ref *held = NULL, *r = NULL;
+	fz_key *k = NULL;
+	json_t *j = NULL;
+	size_t i;
+
+	(void)state;
+	fz_jwk_cache_clear();
+	cache_get(RFC9449_JWK, &held);
+	fz_jwk_cache_clear();
+	assert_string_equal(fz_key_thumbprint(fz_jwk_ref_key(held))->s, RFC9449_TP);
+	fz_jwk_ref_release(held);
+	/* held while the keys after it push it out */
+	cache_get(RFC9449_JWK, &held);
+	for (i = 0; i < FZ_JWK_CACHE_KEYS + 1; i++) {
+		assert_int_equal(fz_key_generate(FZ_ALG_ES256, 0, &k, NULL), FZ_OK);
+		assert_int_equal(fz_key_to_jwk_bare(k, &j, NULL), FZ_OK);
+		assert_int_equal(fz_jwk_cache_get(j, &r, NULL), FZ_OK);
+		assert_string_equal(fz_key_thumbprint(fz_jwk_ref_key(r))->s,
+				    fz_key_thumbprint(k)->s);
+		fz_jwk_ref_release(r);
+		json_decref(j);
+		fz_key_free(k);
+	}
+	assert_int_equal(cache_stats().keys, FZ_JWK_CACHE_KEYS);
+	assert_true(cache_stats().evictions >= 2);
+	assert_string_equal(fz_key_thumbprint(fz_jwk_ref_key(held))->s, RFC9449_TP);
+	assert_string_equal(fz_key_kid(fz_jwk_ref_key(held)), RFC9449_TP);
+	fz_jwk_ref_release(held);
+	/* a text too long to keep is imported every time, never cached */
+	memset(text, 'a', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	j = J(RFC9449_JWK);
+	json_object_set_new(j, "x5u", json_string(text));
+	fz_jwk_cache_clear();
+	assert_int_equal(fz_jwk_cache_get(j, &held, NULL), FZ_OK);
+	assert_int_equal(fz_jwk_cache_get(j, &r, NULL), FZ_OK);
+	assert_ptr_not_equal(fz_jwk_ref_key(held), fz_jwk_ref_key(r));
+	assert_string_equal(fz_key_thumbprint(fz_jwk_ref_key(r))->s, RFC9449_TP);
+	assert_int_equal(cache_stats().keys, 0);
+	fz_jwk_ref_release(held);
+	fz_jwk_ref_release(r);
+	fz_jwk_ref_release(NULL);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +686,9 @@ int main(void)
 		cmocka_unit_test(test_keyset_duplicate_kid),
 		cmocka_unit_test(test_jwks_skips_foreign_keys),
 		cmocka_unit_test(test_jwks_refusals),
+		cmocka_unit_test(test_cache_finds_same_jwk),
+		cmocka_unit_test(test_cache_any_member_differs),
+		cmocka_unit_test(test_cache_ref_outlives_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
