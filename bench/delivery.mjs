@@ -10,7 +10,7 @@
 // prints delivery_msgs_per_s=<n>
 import { parseArgs } from 'node:util';
 
-import { federation, figure, pool, sendOne, waitForBob } from './lib.mjs';
+import { cpuOf, federation, figure, pool, sendOne, waitForBob } from './lib.mjs';
 
 const { values: o } = parseArgs({ options: {
   count: { type: 'string', default: '10000' },
@@ -22,6 +22,10 @@ const count = Number(o.count);
 const fed = await federation({ workers: Number(o.workers) });
 let ok = false;
 try {
+  // TLS connections the client opens: each costs a server a handshake
+  let connects = 0;
+  fed.fetch.agent.on('connect', () => { connects += 1; });
+  const cpu0 = cpuOf(fed);
   const t0 = performance.now();
   const arrived = waitForBob(fed, count);
   await pool(count, Number(o.concurrency), (i) => sendOne(fed, i));
@@ -29,6 +33,11 @@ try {
   const t1 = await arrived;
   console.log(`delivery: ${count} messages, ${o.concurrency} senders, ${o.workers} MTA workers: ` +
     `sent in ${((sent - t0) / 1000).toFixed(2)} s, all in Bob's inbox after ${((t1 - t0) / 1000).toFixed(2)} s`);
+  const cpu1 = cpuOf(fed);
+  // which process bounds the run: CPU seconds each used during it
+  console.log(`delivery: CPU seconds during the run: ${Object.keys(cpu1)
+    .map((k) => `${k} ${(cpu1[k] - cpu0[k]).toFixed(1)}`).join(', ')}; ` +
+    `client connections opened: ${connects}`);
   figure(o.name, count / ((t1 - t0) / 1000));
   ok = true;
 } finally {

@@ -91,7 +91,22 @@ async function start(env, dnsHolder, { workers = 4, threads = 16, asThreads = 4,
   return fed;
 }
 
+// The benchmark's many small calls go through undici's request(): the
+// same agent and connections as fetch, at about half the client CPU,
+// which shares the machine with the servers being measured. A web
+// stream body (the large pull's upload) still goes through fetch.
 export async function api(fed, k, path, tok, init = {}) {
+  if (init.body instanceof ReadableStream) return apiFetch(fed, k, path, tok, init);
+  const headers = { ...(init.headers ?? {}), authorization: `Bearer ${tok}` };
+  const url = new URL(fed.mbx[k].url(path));
+  const r = await fed.fetch.agent.request({ origin: url.origin, path: url.pathname + url.search,
+    method: init.method ?? 'GET', headers, body: init.body });
+  const text = await r.body.text();
+  if (r.statusCode >= 300) throw new Error(`${init.method ?? 'GET'} ${path}: ${r.statusCode} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function apiFetch(fed, k, path, tok, init) {
   const headers = { ...(init.headers ?? {}), authorization: `Bearer ${tok}` };
   const r = await fed.fetch(fed.mbx[k].url(path), { ...init, headers });
   const text = await r.text();
@@ -178,6 +193,26 @@ export async function pool(count, concurrency, job) {
 export function memKiB(pid, field = 'VmRSS') {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
+}
+
+// CPU seconds (user + system) a process has used so far.
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // fields after the command, which may hold spaces: utime and stime
+  // are the 12th and 13th of them, in clock ticks (100 a second here)
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+// CPU seconds of every server of a federation and of this process (the
+// load generator), so a run shows which of them bounds it.
+export function cpuOf(fed) {
+  const out = {};
+  for (const [k, s] of [...Object.entries(fed.as).map(([k, s]) => [`as.${k}`, s]),
+    ...Object.entries(fed.mbx).map(([k, s]) => [`mbx.${k}`, s])]) out[k] = cpuSeconds(s.proc.pid);
+  const u = process.cpuUsage();
+  out.client = (u.user + u.system) / 1e6;
+  return out;
 }
 
 // `name=value` lines parsed by scripts/bench.sh.

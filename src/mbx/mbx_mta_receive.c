@@ -400,18 +400,24 @@ static fz_code forward_rules(rcv *r, const char *const *owners, size_t n,
 /* SPEC §7.7: the sender pushes the parts up to its push size right after
  * this answer; their fetches wait queue.push_wait (our own push_max_bytes
  * stands for the peer's), so the pull does not race the push. If they
- * cannot be put off they are pulled at once, which costs only bytes. */
-static void postpone_pushed(rcv *r, int64_t now)
+ * cannot be put off they are pulled at once, which costs only bytes.
+ * True when every fetch of the delivery was put off. */
+static bool postpone_pushed(rcv *r, const fz_mbx_delivery *d)
 {
 	const fz_mbx_queue_config *q = &r->m->cfg->queue;
 	fz_err err = {0};
+	bool all = true;
+	size_t i;
 
 	if (q->push_max_bytes == 0 || q->push_wait == 0)
-		return;
-	if (fz_mbx_fetch_postpone(r->m->store, r->mid, q->push_max_bytes, now,
-				  now + (int64_t)q->push_wait, &err) != FZ_OK)
-		fprintf(stderr, "federizer mbx: fetches of %.200s not put off: %s\n", r->mid,
-			err.msg);
+		return false;
+	for (i = 0; i < d->nparts; i++)
+		all &= d->parts[i].size <= q->push_max_bytes;
+	if (fz_mbx_fetch_postpone(r->m->store, r->mid, q->push_max_bytes, d->now,
+				  d->now + (int64_t)q->push_wait, &err) == FZ_OK)
+		return all;
+	fprintf(stderr, "federizer mbx: fetches of %.200s not put off: %s\n", r->mid, err.msg);
+	return false;
 }
 
 static void cancel_fetches(rcv *r, int64_t now)
@@ -433,6 +439,7 @@ static fz_code deliver(rcv *r, fz_err *err)
 	fz_mbx_part *pv = NULL;
 	const char **fwd = NULL;
 	size_t i, gone = 0;
+	bool put_off = false;
 	fz_code rc = local_recipients(r, &owners, &d.nowners, err);
 
 	if (rc == FZ_OK)
@@ -455,7 +462,7 @@ static fz_code deliver(rcv *r, fz_err *err)
 		fz_mbx_notify_changed(r->m->notify, out.visible[i]);
 	/* only the origin pushes: a forwarding MBX has no bytes (mta_forward.c) */
 	if (out.fetches > 0 && r->chain.n == 1)
-		postpone_pushed(r, d.now);
+		put_off = postpone_pushed(r, &d);
 	if (out.forwards > 0)
 		fprintf(stderr, "federizer mbx: %zu forward%s of %.200s queued\n", out.forwards,
 			out.forwards == 1 ? "" : "s", r->mid);
@@ -463,7 +470,10 @@ static fz_code deliver(rcv *r, fz_err *err)
 	 * domain's to fetch, not ours; settled before the worker wakes */
 	if (out.fetches > 0 && gone == d.nowners)
 		cancel_fetches(r, d.now);
-	if (out.fetches > 0 || out.forwards > 0)
+	/* Fetches put off are not due: waking the workers for them would
+	 * only have them claim the fetches other deliveries have committed
+	 * and not yet put off, and pull bytes that are being pushed. */
+	if ((out.fetches > 0 && !put_off) || out.forwards > 0)
 		fz_mbx_queued(r->m);
 	fprintf(stderr, "federizer mbx: received %.200s from %s: %zu cop%s, %zu fetch%s queued\n",
 		r->mid, r->sender, out.added, out.added == 1 ? "y" : "ies", out.fetches,

@@ -2,13 +2,20 @@
  * blob_fs.c - the filesystem backend of the blob store: objects in
  * <dir>/ab/cd/<digest>, temporary files in <dir>/tmp.
  *
- * Durability in Postfix's manner: a temporary file (O_EXCL, 0600) takes
- * the bytes, is fsynced, then linked under its digest and the directory
+ * Durability in Postfix's manner: a temporary file (0600) takes the
+ * bytes, is fsynced, then linked under its digest and the directory
  * fsynced, and only then does the caller answer. link() rather than
  * rename() because link refuses to replace: an existing object with the
  * digest stays untouched (same bytes by construction) and the new copy is
  * dropped. Everything works relative to directory descriptors opened
  * once, so no path is ever built from more than a digest.
+ *
+ * The temporary file has no name where the filesystem allows it
+ * (O_TMPFILE): no directory entry is made and removed per put, and a
+ * crash leaves nothing behind. Where it does not (checked once at open),
+ * the file is named tmp/put-<random> (O_EXCL) and unlinked after the
+ * link. Resumable puts keep named tmp/part-<digest> files either way:
+ * they must outlive a restart.
  *
  * The filesystem must be case-sensitive: base64url digests differ by
  * case alone.
@@ -32,16 +39,20 @@
 #define TMP_NAME_MAX 64
 /* "ab/cd/" + digest */
 #define OBJ_PATH_MAX (6 + FZ_DIGEST_LEN + 1)
+/* "/proc/self/fd/" + a descriptor */
+#define FD_PATH_MAX 32
 
 typedef struct fs_store {
-	int root; /* <dir> */
-	int tmp;  /* <dir>/tmp */
+	int root;  /* <dir> */
+	int tmp;   /* <dir>/tmp */
+	bool anon; /* puts' temporary files are O_TMPFILE ones */
 } fs_store;
 
 typedef struct fs_tmp {
 	fs_store *fs;
 	int fd;
 	bool part; /* a resumable put's: fd holds its lock until the end */
+	bool anon; /* no name: linked from fd, which stays open until then */
 	char name[TMP_NAME_MAX];
 } fs_tmp;
 
@@ -88,25 +99,56 @@ static fz_code ensure_dir(int dirfd, const char *rel, const char *parent,
 	return io_fail(errno, "create directory", err);
 }
 
+/* A nameless file in dir, or -1 with errno. */
+static int anon_open(int dir)
+{
+	return openat(dir, ".", O_WRONLY | O_TMPFILE | O_CLOEXEC, FZ_BLOB_FILE_MODE);
+}
+
+/* Gives the nameless file fd the name path under dir. Through /proc
+ * because linkat(fd, "", AT_EMPTY_PATH) wants a capability we lack. */
+static int anon_link(int fd, int dir, const char *path)
+{
+	char self[FD_PATH_MAX];
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, self, dir, path, AT_SYMLINK_FOLLOW);
+}
+
+/* tmp/put-<random>, created. */
+static fz_code named_open(fs_tmp *t, fz_err *err)
+{
+	char rnd[FZ_JTI_LEN + 1];
+	fz_code rc = fz_random_b64url(FZ_JTI_BYTES, rnd, sizeof(rnd), err);
+
+	if (rc != FZ_OK)
+		return rc;
+	snprintf(t->name, sizeof(t->name), "%s%s", FZ_BLOB_TMP_PREFIX, rnd);
+	t->fd = openat(t->fs->tmp, t->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		       FZ_BLOB_FILE_MODE);
+	if (t->fd < 0)
+		return io_fail(errno, "create temporary file", err);
+	return FZ_OK;
+}
+
 static fz_code fs_tmp_open(void *impl, void **out, fz_err *err)
 {
 	fs_store *fs = impl;
-	char rnd[FZ_JTI_LEN + 1];
-	fs_tmp *t;
-	fz_code rc = fz_random_b64url(FZ_JTI_BYTES, rnd, sizeof(rnd), err);
+	fs_tmp *t = calloc(1, sizeof(*t));
+	fz_code rc;
 
 	*out = NULL;
-	if (rc != FZ_OK)
-		return rc;
-	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return fz_fail(err, FZ_ENOMEM, "out of memory");
-	snprintf(t->name, sizeof(t->name), "%s%s", FZ_BLOB_TMP_PREFIX, rnd);
 	t->fs = fs;
-	t->fd = openat(fs->tmp, t->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		       FZ_BLOB_FILE_MODE);
-	if (t->fd < 0) {
+	t->anon = fs->anon;
+	if (!t->anon)
+		rc = named_open(t, err);
+	else if ((t->fd = anon_open(fs->tmp)) < 0)
 		rc = io_fail(errno, "create temporary file", err);
+	else
+		rc = FZ_OK;
+	if (rc != FZ_OK) {
 		free(t);
 		return rc;
 	}
@@ -139,8 +181,9 @@ static fz_code fs_tmp_sync(void *tmp, fz_err *err)
 	int e = errno;
 
 	/* a part stays locked (open) until published or dropped, so no
-	 * resumer appends to the bytes being linked into place */
-	if (t->part)
+	 * resumer appends to the bytes being linked into place; a nameless
+	 * file can only be linked from its descriptor */
+	if (t->part || t->anon)
 		return rc == 0 ? FZ_OK : io_fail(e, "fsync", err);
 	if (close(t->fd) != 0 && rc == 0) {
 		rc = -1;
@@ -160,7 +203,8 @@ static void fs_tmp_discard(void *tmp)
 		return;
 	/* unlinked before the lock goes with the close: a resumer waiting
 	 * for it then makes a new file rather than take this one's bytes */
-	unlinkat(t->fs->tmp, t->name, 0);
+	if (!t->anon)
+		unlinkat(t->fs->tmp, t->name, 0);
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t);
@@ -234,6 +278,43 @@ static void fs_tmp_keep(void *tmp)
 	free(t);
 }
 
+static int link_tmp(fs_tmp *t, const char *path)
+{
+	if (t->anon)
+		return anon_link(t->fd, t->fs->root, path);
+	return linkat(t->fs->tmp, t->name, t->fs->root, path, 0);
+}
+
+/* An object with the digest already is no failure: same bytes. */
+static fz_code link_failed(int e, bool *existed, fz_err *err)
+{
+	if (e != EEXIST)
+		return io_fail(e, "link into place", err);
+	*existed = true;
+	return FZ_OK;
+}
+
+/* The link first: the fan-out directories exist but in a young store,
+ * so they are made (and made durable) only when it says they are
+ * missing. One that exists is taken as made durable by whoever made it,
+ * as when mkdir finds it (EEXIST): no weaker than before. */
+static fz_code link_into_place(fs_tmp *t, const char *path, const char *l1,
+			       const char *l2, bool *existed, fz_err *err)
+{
+	fz_code rc;
+
+	if (link_tmp(t, path) == 0)
+		return FZ_OK;
+	if (errno != ENOENT)
+		return link_failed(errno, existed, err);
+	rc = ensure_dir(t->fs->root, l1, ".", err);
+	if (rc == FZ_OK)
+		rc = ensure_dir(t->fs->root, l2, l1, err);
+	if (rc != FZ_OK)
+		return rc;
+	return link_tmp(t, path) == 0 ? FZ_OK : link_failed(errno, existed, err);
+}
+
 static fz_code fs_tmp_publish(void *impl, void *tmp, const char *digest,
 			      bool *existed, fz_err *err)
 {
@@ -246,15 +327,7 @@ static fz_code fs_tmp_publish(void *impl, void *tmp, const char *digest,
 	obj_path(digest, path);
 	snprintf(l1, sizeof(l1), "%.2s", digest);
 	snprintf(l2, sizeof(l2), "%.5s", path);
-	rc = ensure_dir(fs->root, l1, ".", err);
-	if (rc == FZ_OK)
-		rc = ensure_dir(fs->root, l2, l1, err);
-	if (rc == FZ_OK && linkat(fs->tmp, t->name, fs->root, path, 0) != 0) {
-		if (errno == EEXIST)
-			*existed = true;
-		else
-			rc = io_fail(errno, "link into place", err);
-	}
+	rc = link_into_place(t, path, l1, l2, existed, err);
 	/* The object (new or old) stands under its name; the new entry is
 	 * made durable before anyone is told it exists. */
 	if (rc == FZ_OK && !*existed)
@@ -400,8 +473,34 @@ static fz_code remove_leftovers(fs_store *fs, size_t *removed, fz_err *err)
 	return FZ_OK;
 }
 
-fz_code fz_blob_fs_open(const char *dir, fz_blob_store **out, size_t *removed,
-			fz_err *err)
+/* Whether nameless temporary files work here: made and linked (then
+ * unlinked) once. Refusals are EOPNOTSUPP, EISDIR (a kernel without
+ * O_TMPFILE) or EINVAL; a /proc we cannot link from is one too. The
+ * probe's name is a put-'s, so a crash in between leaves a leftover
+ * that the next open removes. */
+static fz_code probe_anon(fs_store *fs, fz_err *err)
+{
+	char rnd[FZ_JTI_LEN + 1], name[TMP_NAME_MAX];
+	int fd;
+	fz_code rc = fz_random_b64url(FZ_JTI_BYTES, rnd, sizeof(rnd), err);
+
+	fs->anon = false;
+	if (rc != FZ_OK)
+		return rc;
+	snprintf(name, sizeof(name), "%s%s", FZ_BLOB_TMP_PREFIX, rnd);
+	fd = anon_open(fs->tmp);
+	if (fd < 0)
+		return is_full(errno) ? io_fail(errno, "create temporary file", err) : FZ_OK;
+	if (anon_link(fd, fs->tmp, name) == 0) {
+		fs->anon = true;
+		unlinkat(fs->tmp, name, 0);
+	}
+	close(fd);
+	return FZ_OK;
+}
+
+static fz_code fs_store_open(const char *dir, bool anon, fz_blob_store **out,
+			     size_t *removed, fz_err *err)
 {
 	fs_store *fs = calloc(1, sizeof(*fs));
 	fz_code rc;
@@ -430,10 +529,24 @@ fz_code fz_blob_fs_open(const char *dir, fz_blob_store **out, size_t *removed,
 		goto fail;
 	}
 	rc = remove_leftovers(fs, removed, err);
+	if (rc == FZ_OK && anon)
+		rc = probe_anon(fs, err);
 	if (rc != FZ_OK)
 		goto fail;
 	return fz_blob_store_new(&fs_ops, fs, out, err);
 fail:
 	fs_close(fs);
 	return rc;
+}
+
+fz_code fz_blob_fs_open(const char *dir, fz_blob_store **out, size_t *removed,
+			fz_err *err)
+{
+	return fs_store_open(dir, true, out, removed, err);
+}
+
+fz_code fz_blob_fs_open_named(const char *dir, fz_blob_store **out,
+			      size_t *removed, fz_err *err)
+{
+	return fs_store_open(dir, false, out, removed, err);
 }

@@ -49,6 +49,11 @@ typedef struct fz_blob_ops {
 fz_code fz_blob_store_new(const fz_blob_ops *ops, void *impl,
 			  fz_blob_store **out, fz_err *err);
 
+/* fz_blob_fs_open as on a filesystem without O_TMPFILE: every put's
+ * temporary file is named. For the tests of that fallback. */
+fz_code fz_blob_fs_open_named(const char *dir, fz_blob_store **out,
+			      size_t *removed, fz_err *err);
+
 /* 507 insufficient_storage: the disk (or the backend) is full. */
 fz_code fz_blob_full(fz_err *err, const char *what);
 

@@ -400,9 +400,12 @@ describe('crash safety', () => {
     await pending;
     const after = blobFiles();
     assert.deepEqual(after.named.sort(), before);
-    assert.equal(after.tmp.length, 1); // the cut-off upload, under a temp name
+    // the cut-off upload: without a name (O_TMPFILE) it went with the
+    // process; where the filesystem has no O_TMPFILE it is under a temp
+    // name, which the restart removes
+    assert.ok(after.tmp.length <= 1, `tmp/ holds ${after.tmp}`);
     await mbx.start();
-    assert.match(mbx.log, /removed 1 unfinished upload/);
+    if (after.tmp.length === 1) assert.match(mbx.log, /removed 1 unfinished upload/);
     assert.deepEqual(blobFiles().tmp, []);
     const r = await api('/api/v1/sync', alice);
     assert.equal(r.status, 200);

@@ -2,7 +2,9 @@
  * digest in the ab/cd fan-out, the same bytes twice are one file, abort
  * and the size limit leave nothing behind, leftovers of a crash are
  * removed on open, and a name that is not a digest never reaches the
- * filesystem. */
+ * filesystem. Everything twice: with nameless temporary files
+ * (O_TMPFILE, where the filesystem has them) and with named ones, the
+ * fallback. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,10 +21,12 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "blob_int.h"
 
 struct fixture {
 	char dir[128];
 	fz_blob_store *bs;
+	size_t named; /* 1 when a put in progress has a name in tmp/ */
 };
 
 static void rm_tree(const char *path)
@@ -33,19 +37,47 @@ static void rm_tree(const char *path)
 	assert_int_equal(system(cmd), 0);
 }
 
-static int setup(void **state)
+/* Whether this filesystem makes nameless files: the store should then. */
+static bool has_tmpfile(const char *dir)
+{
+	char p[200];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/tmp", dir);
+	fd = open(p, O_WRONLY | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static int setup_with(void **state, bool named)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *tmp = getenv("TMPDIR");
+	fz_code rc;
 
 	snprintf(f->dir, sizeof(f->dir), "%s/fz-blob-XXXXXX", tmp ? tmp : "/tmp");
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
 	strcat(f->dir, "/blobs"); /* the store creates its own root */
-	if (fz_blob_fs_open(f->dir, &f->bs, NULL, NULL) != FZ_OK)
+	rc = named ? fz_blob_fs_open_named(f->dir, &f->bs, NULL, NULL)
+		   : fz_blob_fs_open(f->dir, &f->bs, NULL, NULL);
+	if (rc != FZ_OK)
 		return -1;
+	f->named = named || !has_tmpfile(f->dir);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, false);
+}
+
+static int setup_named(void **state)
+{
+	return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -174,7 +206,7 @@ static void test_abort_leaves_nothing(void **state)
 
 	assert_int_equal(fz_blob_put_begin(f->bs, 100, &p, NULL), FZ_OK);
 	assert_int_equal(fz_blob_put_write(p, "abc", 3, NULL), FZ_OK);
-	assert_int_equal(tmp_count(f->dir), 1);
+	assert_int_equal(tmp_count(f->dir), f->named);
 	fz_blob_put_abort(p);
 	assert_int_equal(tmp_count(f->dir), 0);
 
@@ -394,5 +426,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume_restart_and_spoil, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest named[] = {
+		cmocka_unit_test_setup_teardown(test_put_and_read, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_dedupe, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_empty, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_size_limit, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_order_enforced, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_leftovers_removed, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_names, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_big_streamed, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_resume, setup_named, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_restart_and_spoil, setup_named, teardown),
+	};
+	int failed = cmocka_run_group_tests_name("blob store", tests, NULL, NULL);
+
+	return failed + cmocka_run_group_tests_name("blob store, named temporary files",
+						    named, NULL, NULL);
 }
