@@ -18,7 +18,7 @@
 #include "cache_ttl.h"
 #include "jws.h"
 
-enum disc_kind { KIND_AS, KIND_RS, KIND_JWKS };
+enum disc_kind { KIND_AS, KIND_RS, KIND_JWKS, KIND_ADDR };
 
 struct fz_disc_entry {
 	enum disc_kind kind;
@@ -30,6 +30,7 @@ struct fz_disc_entry {
 	fz_disc_svc *svc;  /* AS, RS */
 	fz_disc_keys *keys; /* JWKS */
 	char *jwks_uri;    /* JWKS: where keys came from */
+	char *resolve;     /* ADDR: the resolve entry of the URL in domain */
 };
 
 void fz_discovery_config_defaults(fz_discovery_config *cfg)
@@ -139,6 +140,7 @@ static void entry_clear(struct fz_disc_entry *e)
 	fz_disc_svc_free(e->svc);
 	fz_disc_keys_release(e->keys);
 	free(e->jwks_uri);
+	free(e->resolve);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -569,12 +571,59 @@ fz_code fz_discovery_keys(fz_discovery *d, const char *domain, const char *iss,
 
 /* --- the rest ----------------------------------------------------------- */
 
+/* A fresh resolve entry for url, copied into a; false on a miss. */
+static bool addr_cached(fz_discovery *d, const char *url, fz_arena *a,
+			const char **entry, fz_code *rc, fz_err *err)
+{
+	struct fz_disc_entry *e;
+	bool hit;
+
+	pthread_mutex_lock(&d->lock);
+	e = find(d, KIND_ADDR, url);
+	hit = e != NULL && e->expires > now(d);
+	if (hit) {
+		*entry = fz_arena_strdup(a, e->resolve);
+		*rc = *entry ? FZ_OK : fz_fail(err, FZ_ENOMEM, "discovery: out of memory");
+	}
+	pthread_mutex_unlock(&d->lock);
+	return hit;
+}
+
+static void addr_store(fz_discovery *d, const char *url, const char *entry,
+		       uint32_t ttl)
+{
+	struct fz_disc_entry *e;
+	char *copy = strdup(entry);
+
+	if (copy == NULL)
+		return; /* not cached, nothing worse */
+	pthread_mutex_lock(&d->lock);
+	e = slot(d, KIND_ADDR, url, now(d));
+	if (e != NULL) {
+		e->resolve = copy;
+		e->expires = expiry(d, ttl);
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&d->lock);
+	free(copy);
+}
+
+/* Cached like the services: the MBX resolves its own AS's token endpoint
+ * for every message it sends, which was an A and an AAAA query each. A
+ * URL longer than a cache key, an IP literal and a failure go uncached. */
 fz_code fz_discovery_resolve(fz_discovery *d, const char *url, fz_arena *arena,
 			     const char **entry, fz_err *err)
 {
+	bool keyable = strlen(url) <= FZ_DNS_NAME_MAX;
 	uint32_t ttl;
+	fz_code rc;
 
-	return fz_disc_resolve_url(d, arena, url, entry, &ttl, err);
+	if (keyable && addr_cached(d, url, arena, entry, &rc, err))
+		return rc;
+	rc = fz_disc_resolve_url(d, arena, url, entry, &ttl, err);
+	if (rc == FZ_OK && keyable && *entry != NULL)
+		addr_store(d, url, *entry, ttl);
+	return rc;
 }
 
 void fz_discovery_flush(fz_discovery *d)

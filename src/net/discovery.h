@@ -154,9 +154,10 @@ fz_code fz_discovery_check_azp(fz_discovery *d, const char *domain,
 			       const char *azp, fz_err *err);
 
 /* The resolve entry for an https URL's host and port, asked of the
- * configured DNS server (not cached: for callers that connect to a URL
- * discovery gave them, such as a token_endpoint on another host). *entry
- * is NULL for an IP literal host. */
+ * configured DNS server and cached for the records' TTL (clamped like
+ * the services'): for callers that connect to a URL discovery gave them,
+ * such as a token_endpoint on another host. *entry is NULL for an IP
+ * literal host. */
 fz_code fz_discovery_resolve(fz_discovery *d, const char *url, fz_arena *arena,
 			     const char **entry, fz_err *err);
 

@@ -1205,6 +1205,31 @@ static void test_resolve_url(void **state)
 	fz_discovery_free(d);
 }
 
+/* The own AS's token endpoint is resolved for every message sent: the
+ * answer is kept for its TTL, so it holds while the DNS server is away
+ * and is asked again once it expired. */
+static void test_resolve_url_cached(void **state)
+{
+	fz_discovery *d = disc();
+	fz_arena *a = fz_arena_new(0, 0);
+	const char *first = NULL, *entry = NULL;
+	fz_err err = {0};
+
+	(void)state;
+	assert_int_equal(fz_discovery_resolve(d, url("mbx.example.com", "/x"), a, &first, &err),
+			 FZ_OK);
+	stop_dnsmasq();
+	assert_int_equal(fz_discovery_resolve(d, url("mbx.example.com", "/x"), a, &entry, &err),
+			 FZ_OK);
+	assert_string_equal(entry, first);
+	advance(3601); /* past ttl_max */
+	assert_int_not_equal(fz_discovery_resolve(d, url("mbx.example.com", "/x"), a, &entry,
+						  &err), FZ_OK);
+	assert_int_equal(start_dnsmasq(), 0);
+	fz_arena_free(a);
+	fz_discovery_free(d);
+}
+
 static void test_config_refused(void **state)
 {
 	fz_discovery_config cfg;
@@ -1323,6 +1348,7 @@ int main(void)
 		cmocka_unit_test(test_client_resolve),
 		cmocka_unit_test(test_client_sink_begin),
 		cmocka_unit_test(test_resolve_url),
+		cmocka_unit_test(test_resolve_url_cached),
 		cmocka_unit_test(test_config_refused),
 		cmocka_unit_test(test_cache_eviction),
 		cmocka_unit_test(test_threads),
