@@ -2,12 +2,17 @@
 # fuzz.sh - build the libFuzzer targets with clang and run them.
 #   fuzz.sh build          build into build-fuzz
 #   fuzz.sh smoke          run every target FZ_FUZZ_SECONDS (default 30) s
-#   fuzz.sh run NAME [S]   run one target S seconds (default 600)
+#   fuzz.sh run NAME [S] [DIR]
+#                          run one target S seconds (default 600),
+#                          keeping what it finds in DIR when given
 #   fuzz.sh merge NAME DIR fold inputs found in DIR into the committed
 #                          corpus, keeping only those that add edges
 # Seeds live in tests/fuzz/corpus/NAME; new inputs found go to a scratch
 # copy so a smoke run never dirties the work tree. A dictionary is
 # tests/fuzz/NAME.dict, or json.dict for the targets that read JSON.
+# Every directory under tests/fuzz/corpus is a target: fuzz_NAME is
+# built by tests/fuzz/meson.build (fuzz_targets, or net_fuzz_targets for
+# the readers that live in src/net).
 # FZ_FUZZ_BUILD names the build directory (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,9 +35,10 @@ build() {
 	ninja -C "$bdir" >/dev/null
 }
 
-run_one() { # name seconds
-	local name=$1 secs=$2 work
-	work=$(mktemp -d)
+run_one() { # name seconds [dir to keep the inputs in]
+	local name=$1 secs=$2 keep=${3:-} work
+	work=${keep:-$(mktemp -d)}
+	mkdir -p "$work"
 	cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
 	echo "fuzz $name: ${secs}s"
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -41,7 +47,7 @@ run_one() { # name seconds
 		-artifact_prefix="$bdir/crash-$name-" "$work" 2>&1 |
 		grep -E '^(stat::number_of_executed_units|stat::peak_rss|#[0-9]+ +DONE|==[0-9]+==ERROR|SUMMARY)' || true
 	local rc=${PIPESTATUS[0]}
-	rm -rf "$work"
+	[ -n "$keep" ] || rm -rf "$work"
 	return "$rc"
 }
 
@@ -58,7 +64,7 @@ smoke)
 	;;
 run)
 	build
-	run_one "$2" "${3:-600}"
+	run_one "$2" "${3:-600}" "${4:-}"
 	;;
 merge)
 	build
@@ -66,5 +72,5 @@ merge)
 	"$bdir/tests/fuzz/fuzz_$2" -set_cover_merge=1 -use_counters=0 \
 		-max_len=65536 -timeout=10 "tests/fuzz/corpus/$2" "$3"
 	;;
-*) echo "usage: fuzz.sh build|smoke|run NAME [SECONDS]|merge NAME DIR" >&2; exit 2 ;;
+*) echo "usage: fuzz.sh build|smoke|run NAME [SECONDS [DIR]]|merge NAME DIR" >&2; exit 2 ;;
 esac

@@ -1,11 +1,10 @@
 /*
  * dns_srv.c - c-ares queries on a private channel per lookup, a poll loop
- * with a hard deadline, and a walk over the answer section that keeps
- * each record's TTL (which ares_parse_srv_reply would drop).
+ * with a hard deadline; the answer is read by dns_answer.c.
  */
 #include "dns_srv.h"
+#include "dns_answer.h"
 
-#include <arpa/inet.h>
 #include <ares.h>
 #include <errno.h>
 #include <poll.h>
@@ -14,14 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#define DNS_HEADER_BYTES 12
-#define DNS_QUESTION_FIXED 4
-#define DNS_RR_FIXED 10
-#define DNS_SRV_FIXED 6
 #define DNS_CLASS_IN 1
-#define DNS_TYPE_A 1
-#define DNS_TYPE_AAAA 28
-#define DNS_TYPE_SRV 33
 #define DNS_TRIES_SHIFT_MAX 16 /* bounds the deadline arithmetic */
 #define DNS_POLL_SLICE_MS 1000 /* longest single wait; the deadline is rechecked */
 
@@ -34,16 +26,11 @@ struct fz_dns {
 struct query {
 	const fz_dns *dns;
 	fz_arena *arena;
-	const char *name;
-	int type;
 	bool done;
 	int status;   /* ARES_* */
 	fz_code rc;   /* of parsing, when status is ARES_SUCCESS */
 	fz_err err;
-	fz_srv_record *srv;
-	fz_dns_addr *addr;
-	size_t n;
-	uint32_t ttl;
+	fz_dns_answer ans; /* name, type, records and their TTL */
 };
 
 void fz_dns_config_defaults(fz_dns_config *cfg)
@@ -126,122 +113,6 @@ void fz_dns_free(fz_dns *dns)
 
 /* --- reading the answer ------------------------------------------------ */
 
-static uint16_t rd16(const unsigned char *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-/* Expands the name at *p, advancing past its encoding. The text is kept
- * in out (when not NULL) if it fits. */
-static bool take_name(const unsigned char *abuf, size_t alen, const unsigned char **p,
-		      char *out, size_t outsz)
-{
-	char *s = NULL;
-	long enclen = 0;
-	bool ok;
-
-	if (ares_expand_name(*p, abuf, (int)alen, &s, &enclen) != ARES_SUCCESS)
-		return false;
-	ok = enclen > 0 && (size_t)enclen <= (size_t)(abuf + alen - *p);
-	if (ok && out != NULL) {
-		ok = strlen(s) < outsz;
-		if (ok)
-			memcpy(out, s, strlen(s) + 1);
-	}
-	ares_free_string(s);
-	if (ok)
-		*p += enclen;
-	return ok;
-}
-
-static fz_code bad_answer(struct query *q, const char *why)
-{
-	return fz_fail(&q->err, FZ_ESTRUCT, "dns: %s: malformed answer (%s)", q->name, why);
-}
-
-/* One record of the wanted type: rdata[0..rdlen). */
-static fz_code take_record(struct query *q, const unsigned char *abuf, size_t alen,
-			   const unsigned char *rdata, uint16_t rdlen)
-{
-	const unsigned char *t = rdata + DNS_SRV_FIXED;
-	fz_srv_record *r;
-	fz_dns_addr *a;
-
-	if (q->n == q->dns->cfg.max_records)
-		return fz_fail(&q->err, FZ_ELIMIT, "dns: %s: more than %zu records", q->name,
-			       q->dns->cfg.max_records);
-	if (q->type == DNS_TYPE_SRV) {
-		r = &q->srv[q->n];
-		if (rdlen < DNS_SRV_FIXED + 1 ||
-		    !take_name(abuf, alen, &t, r->target, sizeof(r->target)) ||
-		    t > rdata + rdlen)
-			return bad_answer(q, "SRV record");
-		r->priority = rd16(rdata);
-		r->weight = rd16(rdata + 2);
-		r->port = rd16(rdata + 4);
-	} else {
-		a = &q->addr[q->n];
-		a->family = q->type == DNS_TYPE_A ? AF_INET : AF_INET6;
-		if (rdlen != (q->type == DNS_TYPE_A ? 4 : 16) ||
-		    inet_ntop(a->family, rdata, a->text, sizeof(a->text)) == NULL)
-			return bad_answer(q, "address record");
-	}
-	q->n++;
-	return FZ_OK;
-}
-
-/* Walks the question and answer sections; records of other types (the
- * CNAMEs of a chain) and classes are skipped. */
-static fz_code parse_answer(struct query *q, const unsigned char *abuf, size_t alen)
-{
-	const unsigned char *p = abuf + DNS_HEADER_BYTES, *end = abuf + alen;
-	unsigned qd, an, i;
-	uint16_t type, class, rdlen;
-	uint32_t ttl;
-	fz_code rc;
-
-	if (alen < DNS_HEADER_BYTES)
-		return bad_answer(q, "short header");
-	qd = rd16(abuf + 4);
-	an = rd16(abuf + 6);
-	for (i = 0; i < qd; i++) {
-		if (!take_name(abuf, alen, &p, NULL, 0) || end - p < DNS_QUESTION_FIXED)
-			return bad_answer(q, "question");
-		p += DNS_QUESTION_FIXED;
-	}
-	q->ttl = UINT32_MAX;
-	for (i = 0; i < an; i++) {
-		if (!take_name(abuf, alen, &p, NULL, 0) || end - p < DNS_RR_FIXED)
-			return bad_answer(q, "record header");
-		type = rd16(p);
-		class = rd16(p + 2);
-		ttl = rd32(p + 4);
-		rdlen = rd16(p + 8);
-		p += DNS_RR_FIXED;
-		if (end - p < rdlen)
-			return bad_answer(q, "record data");
-		if (type == q->type && class == DNS_CLASS_IN) {
-			rc = take_record(q, abuf, alen, p, rdlen);
-			if (rc != FZ_OK)
-				return rc;
-			/* RFC 2181 §8: a TTL with the top bit set means 0 */
-			if (ttl > INT32_MAX)
-				ttl = 0;
-			if (ttl < q->ttl)
-				q->ttl = ttl;
-		}
-		p += rdlen;
-	}
-	if (q->n == 0)
-		q->ttl = 0;
-	return FZ_OK;
-}
-
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct query *q = arg;
@@ -252,15 +123,16 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 	q->status = status;
 	if (status != ARES_SUCCESS || abuf == NULL || alen < 0)
 		return;
-	if (q->type == DNS_TYPE_SRV)
-		q->srv = fz_arena_calloc(q->arena, cap, sizeof(*q->srv));
+	q->ans.max_records = cap;
+	if (q->ans.type == FZ_DNS_TYPE_SRV)
+		q->ans.srv = fz_arena_calloc(q->arena, cap, sizeof(*q->ans.srv));
 	else
-		q->addr = fz_arena_calloc(q->arena, cap, sizeof(*q->addr));
-	if (q->srv == NULL && q->addr == NULL) {
+		q->ans.addr = fz_arena_calloc(q->arena, cap, sizeof(*q->ans.addr));
+	if (q->ans.srv == NULL && q->ans.addr == NULL) {
 		q->rc = fz_fail(&q->err, FZ_ENOMEM, "dns: out of memory");
 		return;
 	}
-	q->rc = parse_answer(q, abuf, (size_t)alen);
+	q->rc = fz_dns_answer_parse(&q->ans, abuf, (size_t)alen, &q->err);
 }
 
 /* --- running queries ----------------------------------------------------- */
@@ -355,7 +227,7 @@ static fz_code run_queries(const fz_dns *dns, struct query *qs, size_t nq, fz_er
 	if (rc != FZ_OK)
 		return rc;
 	for (i = 0; i < nq; i++)
-		ares_query(ch, qs[i].name, DNS_CLASS_IN, qs[i].type, on_answer, &qs[i]);
+		ares_query(ch, qs[i].ans.name, DNS_CLASS_IN, qs[i].ans.type, on_answer, &qs[i]);
 	deadline = deadline_for(dns);
 	while (!all_done(qs, nq)) {
 		if (now_ms() >= deadline) {
@@ -370,7 +242,7 @@ static fz_code run_queries(const fz_dns *dns, struct query *qs, size_t nq, fz_er
 
 static const char *type_name(int type)
 {
-	return type == DNS_TYPE_SRV ? "SRV" : type == DNS_TYPE_A ? "A" : "AAAA";
+	return type == FZ_DNS_TYPE_SRV ? "SRV" : type == FZ_DNS_TYPE_A ? "A" : "AAAA";
 }
 
 /* What a finished query means, as an fz_code. */
@@ -383,23 +255,23 @@ static fz_code query_result(struct query *q, fz_err *err)
 				*err = q->err;
 			return q->rc;
 		}
-		if (q->n == 0)
-			return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no %s record", q->name,
-				       type_name(q->type));
+		if (q->ans.n == 0)
+			return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no %s record", q->ans.name,
+				       type_name(q->ans.type));
 		return FZ_OK;
 	case ARES_ENOTFOUND:
-		return fz_fail(err, FZ_ENOTFOUND, "dns: %s does not exist (NXDOMAIN)", q->name);
+		return fz_fail(err, FZ_ENOTFOUND, "dns: %s does not exist (NXDOMAIN)", q->ans.name);
 	case ARES_ENODATA:
-		return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no %s record", q->name,
-			       type_name(q->type));
+		return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no %s record", q->ans.name,
+			       type_name(q->ans.type));
 	case ARES_ENOMEM:
 		return fz_fail(err, FZ_ENOMEM, "dns: out of memory");
 	case ARES_ECANCELLED:
 	case ARES_ETIMEOUT:
 		return fz_fail(err, FZ_EIO, "dns: %s %s: no answer from the DNS server (timed out)",
-			       type_name(q->type), q->name);
+			       type_name(q->ans.type), q->ans.name);
 	default:
-		return fz_fail(err, FZ_EIO, "dns: %s %s: %s", type_name(q->type), q->name,
+		return fz_fail(err, FZ_EIO, "dns: %s %s: %s", type_name(q->ans.type), q->ans.name,
 			       ares_strerror(q->status));
 	}
 }
@@ -416,7 +288,8 @@ static fz_code check_name(const char *name, fz_err *err)
 fz_code fz_dns_srv(fz_dns *dns, const char *name, fz_arena *arena,
 		   fz_srv_record **recs, size_t *n, uint32_t *ttl, fz_err *err)
 {
-	struct query q = {.dns = dns, .arena = arena, .name = name, .type = DNS_TYPE_SRV};
+	struct query q = {.dns = dns, .arena = arena,
+			  .ans = {.name = name, .type = FZ_DNS_TYPE_SRV}};
 	fz_code rc;
 
 	*recs = NULL;
@@ -429,9 +302,9 @@ fz_code fz_dns_srv(fz_dns *dns, const char *name, fz_arena *arena,
 		rc = query_result(&q, err);
 	if (rc != FZ_OK)
 		return rc;
-	*recs = q.srv;
-	*n = q.n;
-	*ttl = q.ttl;
+	*recs = q.ans.srv;
+	*n = q.ans.n;
+	*ttl = q.ans.ttl;
 	return FZ_OK;
 }
 
@@ -446,13 +319,13 @@ static fz_code join_addrs(struct query qs[2], fz_arena *arena, fz_dns_addr **add
 	for (i = 0; i < 2; i++) {
 		rc[i] = query_result(&qs[i], &e[i]);
 		if (rc[i] == FZ_OK)
-			total += qs[i].n;
+			total += qs[i].ans.n;
 	}
 	if (total == 0) {
 		/* report the failure that says most: trouble beats absence */
 		i = rc[0] == FZ_ENOTFOUND ? 1 : 0;
 		if (rc[i] == FZ_ENOTFOUND)
-			return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no address", qs[0].name);
+			return fz_fail(err, FZ_ENOTFOUND, "dns: %s has no address", qs[0].ans.name);
 		if (err != NULL)
 			*err = e[i];
 		return rc[i];
@@ -464,10 +337,10 @@ static fz_code join_addrs(struct query qs[2], fz_arena *arena, fz_dns_addr **add
 	for (i = 0; i < 2; i++) {
 		if (rc[i] != FZ_OK)
 			continue;
-		memcpy(*addrs + *n, qs[i].addr, qs[i].n * sizeof(**addrs));
-		*n += qs[i].n;
-		if (qs[i].ttl < *ttl)
-			*ttl = qs[i].ttl;
+		memcpy(*addrs + *n, qs[i].ans.addr, qs[i].ans.n * sizeof(**addrs));
+		*n += qs[i].ans.n;
+		if (qs[i].ans.ttl < *ttl)
+			*ttl = qs[i].ans.ttl;
 	}
 	return FZ_OK;
 }
@@ -476,8 +349,8 @@ fz_code fz_dns_addrs(fz_dns *dns, const char *host, fz_arena *arena,
 		     fz_dns_addr **addrs, size_t *n, uint32_t *ttl, fz_err *err)
 {
 	struct query qs[2] = {
-		{.dns = dns, .arena = arena, .name = host, .type = DNS_TYPE_A},
-		{.dns = dns, .arena = arena, .name = host, .type = DNS_TYPE_AAAA},
+		{.dns = dns, .arena = arena, .ans = {.name = host, .type = FZ_DNS_TYPE_A}},
+		{.dns = dns, .arena = arena, .ans = {.name = host, .type = FZ_DNS_TYPE_AAAA}},
 	};
 	fz_code rc;
 

@@ -4,9 +4,9 @@
  * answer for a whole test Internet), with the records' TTLs.
  *
  * TTLs: c-ares 1.18's ares_parse_srv_reply drops them, so the answer
- * section is walked here (names expanded by ares_expand_name) and every
- * lookup reports the smallest TTL of the records it returns. Callers clamp
- * it (cache_ttl.h).
+ * section is walked by dns_answer.c (names expanded by ares_expand_name)
+ * and every lookup reports the smallest TTL of the records it returns.
+ * Callers clamp it (cache_ttl.h).
  *
  * Each lookup runs on a channel of its own, driven by poll until every
  * query has answered or failed, so an fz_dns may be used by many threads

@@ -1,9 +1,7 @@
 /*
  * oauth_client.c - token requests of the MTA (oauth_client.h): the form,
- * the client assertion, the DPoP proof, one retry with the AS's nonce,
- * and the answer read into a token or an fz_err that keeps the AS's
- * error code and description, so the caller (and its log) can say what
- * the AS refused.
+ * the client assertion, the DPoP proof and one retry with the AS's nonce;
+ * oauth_token.c reads the answer.
  */
 #include "oauth_client.h"
 
@@ -15,25 +13,7 @@
 #include "dpop.h"
 #include "jose.h"
 #include "jws.h"
-
-/* RFC 6749 §5.2, RFC 8693 §2.2.2, RFC 9449 §5 and §8: the codes an AS
- * answers; err->oauth must point at a static string. */
-static const char *const known_errors[] = {
-	"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-	"unsupported_grant_type", "invalid_scope", "invalid_target",
-	"invalid_dpop_proof", "use_dpop_nonce", "temporarily_unavailable",
-	"server_error", "slow_down",
-};
-
-static const char *static_error(const char *code)
-{
-	size_t i;
-
-	for (i = 0; code != NULL && i < sizeof(known_errors) / sizeof(known_errors[0]); i++)
-		if (strcmp(code, known_errors[i]) == 0)
-			return known_errors[i];
-	return "server_error";
-}
+#include "oauth_token.h"
 
 /* --- the form -------------------------------------------------------------- */
 
@@ -109,56 +89,6 @@ fz_code fz_oauth_client_assertion(const fz_oauth_client *oc, int64_t now,
 	rc = fz_jws_sign(oc->client_key, "JWT", NULL, claims, out, err);
 	json_decref(claims);
 	return rc;
-}
-
-/* --- the answer -------------------------------------------------------------- */
-
-static const char *dup_str(fz_arena *a, const json_t *obj, const char *name)
-{
-	const char *s = json_string_value(json_object_get(obj, name));
-
-	return s ? fz_arena_strdup(a, s) : NULL;
-}
-
-/* RFC 6749 §5.2: {"error", "error_description"?}; anything else from a
- * failing AS is described by its status. */
-static fz_code refused(const fz_http_client_resp *resp, const json_t *body,
-		       fz_err *err)
-{
-	const char *code = json_string_value(json_object_get(body, "error"));
-	const char *desc = json_string_value(json_object_get(body, "error_description"));
-	char c[64], d[FZ_ERR_MSG_MAX];
-	int status = resp->status >= 400 && resp->status <= 599 ? (int)resp->status : 502;
-
-	if (code == NULL)
-		return fz_fail_http(err, FZ_EIO, status, "server_error",
-				    "the token endpoint answered %ld", resp->status);
-	return fz_fail_http(err, FZ_EDENIED, status, static_error(code), "%s: %s",
-			    fz_jose_printable(code, c, sizeof(c)),
-			    desc ? fz_jose_printable(desc, d, sizeof(d)) : "(no description)");
-}
-
-static fz_code read_token(fz_arena *a, const fz_http_client_resp *resp,
-			  fz_oauth_token *out, fz_err *err)
-{
-	json_t *body = fz_arena_own_json(a, json_loadb(resp->body, resp->body_len,
-						       JSON_REJECT_DUPLICATES, NULL));
-	const json_t *exp;
-
-	if (resp->status != 200)
-		return refused(resp, body, err);
-	if (!json_is_object(body))
-		return fz_fail(err, FZ_ESTRUCT, "the token endpoint's answer is not a JSON object");
-	out->access_token = dup_str(a, body, "access_token");
-	out->issued_token_type = dup_str(a, body, "issued_token_type");
-	out->token_type = dup_str(a, body, "token_type");
-	out->scope = dup_str(a, body, "scope");
-	exp = json_object_get(body, "expires_in");
-	out->expires_in = json_is_integer(exp) ? (int64_t)json_integer_value(exp) : -1;
-	if (out->access_token == NULL || out->token_type == NULL)
-		return fz_fail(err, FZ_ESTRUCT,
-			       "the token endpoint's answer lacks access_token or token_type");
-	return FZ_OK;
 }
 
 /* --- the request --------------------------------------------------------------- */
@@ -237,17 +167,6 @@ static fz_code attempt(const fz_oauth_client *oc, fz_http_client *http, fz_arena
 	return rc;
 }
 
-static bool wants_nonce(fz_arena *a, const fz_http_client_resp *resp)
-{
-	json_t *body;
-
-	if (resp->status != 400 && resp->status != 401)
-		return false;
-	body = fz_arena_own_json(a, json_loadb(resp->body, resp->body_len, 0, NULL));
-	return json_is_string(json_object_get(body, "error")) &&
-	       strcmp(json_string_value(json_object_get(body, "error")), "use_dpop_nonce") == 0;
-}
-
 fz_code fz_oauth_token_request(const fz_oauth_client *oc, fz_http_client *http,
 			       fz_arena *a, const char *grant_type,
 			       const fz_oauth_param *params, size_t nparams,
@@ -266,7 +185,7 @@ fz_code fz_oauth_token_request(const fz_oauth_client *oc, fz_http_client *http,
 		return rc;
 	/* RFC 9449 §8: the AS wants a nonce and sent one; ask once more. */
 	nonce = fz_http_client_resp_header(&resp, "DPoP-Nonce");
-	if (wants_nonce(a, &resp) && nonce != NULL) {
+	if (nonce != NULL && fz_oauth_wants_nonce(a, resp.status, resp.body, resp.body_len)) {
 		if (strlen(nonce) > FZ_DPOP_NONCE_MAX)
 			return fz_fail(err, FZ_ELIMIT, "DPoP-Nonce %s... is too long",
 				       fz_jose_printable(nonce, shown, 16));
@@ -274,5 +193,5 @@ fz_code fz_oauth_token_request(const fz_oauth_client *oc, fz_http_client *http,
 		if (rc != FZ_OK)
 			return rc;
 	}
-	return read_token(a, &resp, out, err);
+	return fz_oauth_token_read(a, resp.status, resp.body, resp.body_len, out, err);
 }
