@@ -14,7 +14,7 @@
 # `federizer` process under memcheck (FZ_VALGRIND=1: the harness adds
 # --leak-check=full --errors-for-leak-kinds=definite
 # --error-exitcode=99), where any error or definitely lost block fails.
-# Prints one tally line, "check-sanitized: N passed, M failed".
+# Prints one tally line, "check-sanitized: N passed, M failed in S s".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +23,13 @@ if [ "${1:-}" = --valgrind ]; then
 	dir=${FZ_VG_BUILD:-build-valgrind}
 	setup=()
 	export FZ_VALGRIND=1
+	# memcheck takes a core per server: test files one at a time, or on
+	# a machine with more cores the slowdown would multiply
+	conc=(--test-concurrency=1)
 else
 	dir=${FZ_SAN_BUILD:-build-asan}
 	setup=(-Db_sanitize=address,undefined -Db_lundef=false)
+	conc=()
 fi
 if [ ! -d "$dir" ]; then
 	meson setup "$dir" "${setup[@]}" >/dev/null ||
@@ -48,7 +52,7 @@ export FZ_BIN="$PWD/$dir/src/cmd/federizer"
 
 [ $# -gt 0 ] || set -- tests/system/
 out=$(mktemp)
-node --test --test-reporter=tap "$@" 2>&1 | tee "$out" |
+node --test --test-reporter=tap "${conc[@]}" "$@" 2>&1 | tee "$out" |
 	grep -E '^(not ok|# (pass|fail))' || true
 # The failures and the reports the harness saw, their first lines.
 grep -E -A16 '^ *not ok' "$out" | head -120
@@ -56,5 +60,5 @@ grep -E -A8 'ERROR: [A-Za-z]*Sanitizer|runtime error:|^# ==[0-9]+== [A-Z]' "$out
 p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -1)
 f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -1)
 rm -f "$out"
-echo "check-sanitized: ${p:-0} passed, ${f:-1} failed"
+echo "check-sanitized: ${p:-0} passed, ${f:-1} failed in ${SECONDS} s"
 [ "${f:-1}" = 0 ]

@@ -10,7 +10,7 @@ import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 import { fetch as plainFetch, Agent } from 'undici';
 
-import { AsServer, makeLookup, makeTestEnv, runFederizer, waitFor } from './lib/index.mjs';
+import { AsServer, makeLookup, makeTestEnv, runFederizer, SLOWDOWN, waitFor } from './lib/index.mjs';
 
 const WEBMAIL_ORIGIN = 'https://mbx.example.com';
 
@@ -192,7 +192,7 @@ test('keys rotate: the new key signs, the old one stays published (SIGHUP reload
   await waitFor(async () => {
     jwks = await json(await env.fetch(as.url('/jwks')));
     return jwks.keys.length === 2;
-  }, 5000, 'the rotated key on /jwks');
+  }, 5000 * SLOWDOWN, 'the rotated key on /jwks');
   assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [kid, before.keys[0].kid].sort());
   const listed = as.adminOk(['keys', 'list']).trim().split('\n');
   assert.match(listed[0], new RegExp(`^${kid}\\t.*\\tcurrent\\tpublished$`));

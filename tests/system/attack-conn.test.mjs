@@ -15,7 +15,7 @@ import { readdirSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
-import { AsServer, makeTestEnv } from './lib/index.mjs';
+import { AsServer, makeTestEnv, SLOWDOWN } from './lib/index.mjs';
 import { MbxServer } from './lib/mbx.mjs';
 
 const KIB = 1024;
@@ -220,7 +220,7 @@ describe('slow clients (slowloris)', () => {
 });
 
 describe(`${MANY} connections at once`, () => {
-  test('the servers stay up, hold no more than max_connections, and serve a normal request', { timeout: 120_000 }, async () => {
+  test('the servers stay up, hold no more than max_connections, and serve a normal request', { timeout: 120_000 * SLOWDOWN }, async () => {
     const baseline = fds(mbx);
     const u = new URL(mbx.baseUrl);
     const socks = [];

@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { blobAudit, chaos, faultUser } from './lib/fault.mjs';
 import { killableDns } from './lib/fault-dns.mjs';
 import {
-  domainState, eventually, headerOf, leaf, midOf, sha, sleep, startFederation, subjectOf,
+  domainState, eventually, headerOf, leaf, midOf, sha, sleep, SLOWDOWN, startFederation, subjectOf,
 } from './lib/federation.mjs';
 
 const ALICE = 'alice@example.com';
@@ -99,7 +99,7 @@ describe('kill -9 of every server during a cross-domain run', () => {
   after(async () => { await fed?.stop(); });
 
   test(`${N} messages, ${ROUNDS} rounds of kills: each delivered once, blobs whole, no leftovers`,
-    { timeout: (FULL ? 3600 : 300) * 1000 }, async () => {
+    { timeout: (FULL ? 3600 : 300) * 1000 * SLOWDOWN }, async () => {
       const started = Date.now();
       const user = { com: faultUser(fed, 'com', ALICE), net: faultUser(fed, 'net', BOB) };
       for (const u of Object.values(user)) { await u.login(); await u.sync(); }
@@ -179,7 +179,7 @@ describe('kill -9 of every server during a cross-domain run', () => {
         const got = await eventually(() => user[m.to].download(m.digest), `#${m.i}: the attachment`);
         assert.ok(got.equals(m.attachment), `#${m.i}: the attachment at the recipient`);
       }
-      await sleep(2000); // a late duplicate would show up by now
+      await sleep(2000 * SLOWDOWN); // a late duplicate would show up by now
       let duplicates = 0;
       let lost = 0;
       for (const k of ['com', 'net']) {
@@ -316,7 +316,7 @@ describe('faults with short caches: a full disk, DNS stopped, a peer AS down', (
         return d.state === 'queued' && /discovery of example\.net/.test(d.reason ?? '') ? d : null;
       }, 'the transfer queued for want of DNS');
       log(`DNS down: ${queued.reason}`);
-      await sleep(3000);
+      await sleep(3000 * SLOWDOWN); // as many retries as at native speed
       assert.equal((await stateAt(alice, sent, 'example.net')).state, 'queued', 'nothing went without DNS');
       await fed.dns.start();
       await eventually(() => arrived(bob, sent), 'the message at bob once DNS is back');

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 
-import { AsServer, freePort, makeTestEnv } from './lib/index.mjs';
+import { AsServer, freePort, makeTestEnv, SLOWDOWN } from './lib/index.mjs';
 import { startDnsmasq } from './lib/dns.mjs';
 import { loginWithPkce } from './lib/login.mjs';
 import { MbxServer } from './lib/mbx.mjs';
@@ -24,7 +24,7 @@ const PW = 'correct horse battery';
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.net';
 const BOBBY = 'bobby@example.org';
-const WAIT_MS = 30000;
+const WAIT_MS = 30000 * SLOWDOWN; // valgrind: the servers get there SLOWDOWN times later
 
 // Retries every 1-2 s, so "down, then up" is seen within the test.
 const QUEUE = { initial_retry: 1, max_retry: 2, give_up_after: 3600, lease: 60, timeout: 10,

@@ -26,7 +26,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-  claimsOf, domainState, eventually, headerOf, json, leaf, midOf, proof, sha, sleep,
+  claimsOf, domainState, eventually, headerOf, json, leaf, midOf, proof, sha, sleep, SLOWDOWN,
   startFederation, stolenMta, subjectOf,
 } from './lib/federation.mjs';
 import { TT_ACCESS, TT_JWT, digestHeader, exchange } from './lib/mta.mjs';
@@ -278,7 +278,7 @@ describe('federation scenarios (SPEC §7-§10)', () => {
       const tail = (log) => log.split('\n').filter((l) => /mta|mbx:/.test(l)).slice(-30).join('\n');
       throw new Error(`${e.message}: ${seen} seen\n--- MBX1 ---\n${tail(mbx.com.log)}\n--- MBX2 ---\n${tail(mbx.net.log)}`);
     });
-    await sleep(3000); // a late duplicate would show up by now
+    await sleep(3000 * SLOWDOWN); // a late duplicate would show up by now
     const again = (await fed.sync('net', tok.bob)).changed.filter((c) => mids.has(midOf(c.document)));
     const count = new Map();
     for (const c of again) count.set(midOf(c.document), (count.get(midOf(c.document)) ?? 0) + 1);

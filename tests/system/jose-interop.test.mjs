@@ -3,7 +3,6 @@
 // round, and the Body-Digest is recomputed here with a JCS written in JS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,17 +11,22 @@ import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 import YAML from 'yaml';
 
+import { runFederizer } from './lib/index.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = process.env.FZ_BIN ?? join(here, '../../build/src/cmd/federizer');
 const dir = mkdtempSync(join(tmpdir(), 'fz-jose-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
+// Through the harness, so that FZ_VALGRIND runs the tool under memcheck
+// and a sanitizer or valgrind report fails this file.
 function tool(args, input) {
-  return execFileSync(bin, ['tool', ...args], { input, encoding: 'utf8' }).trim();
+  const r = runFederizer(['tool', ...args], { input });
+  assert.equal(r.status, 0, `tool ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 function toolFails(args, input) {
-  const r = spawnSync(bin, ['tool', ...args], { input, encoding: 'utf8' });
+  const r = runFederizer(['tool', ...args], { input });
   assert.notEqual(r.status, 0, `expected failure of tool ${args.join(' ')}`);
   return r.stderr;
 }

@@ -11,11 +11,11 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { PW, sleep } from './federation.mjs';
+import { PW, sleep, SLOWDOWN } from './federation.mjs';
 import { loginWithPkce } from './login.mjs';
 
 // How long a user keeps retrying one request before the test fails.
-const PATIENCE_MS = 90000;
+const PATIENCE_MS = 90000 * SLOWDOWN;
 const RETRY_PAUSE_MS = 200;
 // 500 is not among them: an outage of a peer is never an internal error
 const RETRIED = new Set([502, 503, 504]);

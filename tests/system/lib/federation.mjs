@@ -17,10 +17,12 @@ import { join } from 'node:path';
 import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 
-import { AsServer, freePort, makeTestEnv } from './federizer.mjs';
+import { AsServer, freePort, makeTestEnv, SLOWDOWN } from './federizer.mjs';
 import { startDnsmasq } from './dns.mjs';
 import { loginWithPkce } from './login.mjs';
 import { MbxServer } from './mbx.mjs';
+
+export { SLOWDOWN } from './federizer.mjs';
 
 export const PW = 'correct horse battery';
 export const DOMAINS = { com: 'example.com', net: 'example.net', org: 'example.org' };
@@ -36,9 +38,11 @@ export async function json(r, status) {
   return text ? JSON.parse(text) : null;
 }
 
-// Polls fn until it returns a truthy value, or fails with what.
+// Polls fn until it returns a truthy value, or fails with what. ms is
+// the patience at native speed: under valgrind the servers take SLOWDOWN
+// times as long to get there.
 export async function eventually(fn, what, ms = 30000) {
-  const end = Date.now() + ms;
+  const end = Date.now() + ms * SLOWDOWN;
   while (Date.now() < end) {
     const last = await fn();
     if (last) return last;
