@@ -23,7 +23,6 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "jwt.h"
-#include "mbx_store_mta.h"
 
 #define RECEIVED_DATE_MAX 64
 
@@ -397,36 +396,30 @@ static fz_code forward_rules(rcv *r, const char *const *owners, size_t n,
 
 #define FETCH_NOT_NEEDED "not needed: every local copy is forwarded without a copy kept"
 
-/* SPEC §7.7: the sender pushes the parts up to its push size right after
- * this answer; their fetches wait queue.push_wait (our own push_max_bytes
- * stands for the peer's), so the pull does not race the push. If they
- * cannot be put off they are pulled at once, which costs only bytes.
- * True when every fetch of the delivery was put off. */
-static bool postpone_pushed(rcv *r, const fz_mbx_delivery *d)
+/* How the fetches this delivery queues are settled, in its own
+ * transaction: once committed a worker may lease one (poll_interval),
+ * and a leased entry is no longer put off or cancelled. SPEC §7.7: the
+ * sender pushes the parts up to its push size right after this answer;
+ * their fetches wait queue.push_wait (our own push_max_bytes stands for
+ * the peer's), so the pull does not race the push; only the origin
+ * pushes, a forwarding MBX has no bytes (mta_forward.c). SPEC §9:
+ * forwarded without a copy, the resources are the next domain's to
+ * fetch, not ours. True when every fetch of the delivery is put off. */
+static bool settle_fetches(const rcv *r, fz_mbx_delivery *d, size_t gone)
 {
 	const fz_mbx_queue_config *q = &r->m->cfg->queue;
-	fz_err err = {0};
 	bool all = true;
 	size_t i;
 
-	if (q->push_max_bytes == 0 || q->push_wait == 0)
+	if (gone == d->nowners)
+		d->fetch_not_needed = FETCH_NOT_NEEDED;
+	if (r->chain.n != 1 || q->push_max_bytes == 0 || q->push_wait == 0)
 		return false;
+	d->push_until = d->now + (int64_t)q->push_wait;
+	d->push_max_bytes = q->push_max_bytes;
 	for (i = 0; i < d->nparts; i++)
 		all &= d->parts[i].size <= q->push_max_bytes;
-	if (fz_mbx_fetch_postpone(r->m->store, r->mid, q->push_max_bytes, d->now,
-				  d->now + (int64_t)q->push_wait, &err) == FZ_OK)
-		return all;
-	fprintf(stderr, "federizer mbx: fetches of %.200s not put off: %s\n", r->mid, err.msg);
-	return false;
-}
-
-static void cancel_fetches(rcv *r, int64_t now)
-{
-	fz_err err = {0};
-
-	if (fz_mbx_fetch_cancel(r->m->store, r->mid, FETCH_NOT_NEEDED, now, &err) != FZ_OK)
-		fprintf(stderr, "federizer mbx: fetches of %.200s not cancelled: %s\n", r->mid,
-			err.msg);
+	return all;
 }
 
 static fz_code deliver(rcv *r, fz_err *err)
@@ -455,24 +448,16 @@ static fz_code deliver(rcv *r, fz_err *err)
 	d.parts = pv;
 	d.forwards = fwd;
 	d.thread_id = json_string_value(tid);
+	put_off = settle_fetches(r, &d, gone);
 	rc = fz_mbx_deliver(r->m->store, r->req->arena, &d, &out, err);
 	if (rc != FZ_OK)
 		return rc;
 	for (i = 0; i < out.nvisible; i++)
 		fz_mbx_notify_changed(r->m->notify, out.visible[i]);
-	/* only the origin pushes: a forwarding MBX has no bytes (mta_forward.c) */
-	if (out.fetches > 0 && r->chain.n == 1)
-		put_off = postpone_pushed(r, &d);
 	if (out.forwards > 0)
 		fprintf(stderr, "federizer mbx: %zu forward%s of %.200s queued\n", out.forwards,
 			out.forwards == 1 ? "" : "s", r->mid);
-	/* SPEC §9: forwarded without a copy, the resources are the next
-	 * domain's to fetch, not ours; settled before the worker wakes */
-	if (out.fetches > 0 && gone == d.nowners)
-		cancel_fetches(r, d.now);
-	/* Fetches put off are not due: waking the workers for them would
-	 * only have them claim the fetches other deliveries have committed
-	 * and not yet put off, and pull bytes that are being pushed. */
+	/* Fetches put off are not due: a wake-up would find nothing to do. */
 	if ((out.fetches > 0 && !put_off) || out.forwards > 0)
 		fz_mbx_queued(r->m);
 	fprintf(stderr, "federizer mbx: received %.200s from %s: %zu cop%s, %zu fetch%s queued\n",

@@ -409,6 +409,14 @@ typedef struct fz_mbx_delivery {
 	 * to, or NULL. A new copy's forward is queued in the delivery's own
 	 * transaction, so a crash cannot keep the mail and lose the forward. */
 	const char *const *forwards;
+	/* Optional: the fetches queued here settled in the same transaction,
+	 * before a worker can lease one. push_until: those of parts of at
+	 * most push_max_bytes wait until then for the sender's push (SPEC
+	 * §7.7); fetch_not_needed: every one fails at once with this reason
+	 * (SPEC §9: each copy is forwarded without a copy kept). */
+	int64_t push_until;
+	uint64_t push_max_bytes;
+	const char *fetch_not_needed;
 	int64_t now;
 } fz_mbx_delivery;
 

@@ -175,6 +175,27 @@ static fz_code add_copy(sqlite3 *c, fz_arena *a, const fz_mbx_delivery *d,
 	return rc;
 }
 
+static fz_code fetch_postpone(sqlite3 *c, const char *message_id, uint64_t max_bytes,
+			      int64_t now, int64_t until, fz_err *err);
+static fz_code fetch_cancel(sqlite3 *c, const char *message_id, const char *why,
+			    int64_t now, fz_err *err);
+
+/* Settled before the commit: once committed, a worker may lease a fetch
+ * (poll_interval), and no later update touches a leased entry. */
+static fz_code settle_fetches(sqlite3 *c, const fz_mbx_delivery *d,
+			      const fz_mbx_delivered *out, fz_err *err)
+{
+	fz_code rc = FZ_OK;
+
+	if (out->fetches == 0)
+		return FZ_OK;
+	if (d->push_until > 0)
+		rc = fetch_postpone(c, d->message_id, d->push_max_bytes, d->now, d->push_until, err);
+	if (rc == FZ_OK && d->fetch_not_needed != NULL)
+		rc = fetch_cancel(c, d->message_id, d->fetch_not_needed, d->now, err);
+	return rc;
+}
+
 fz_code fz_mbx_deliver(fz_mbx_store *st, fz_arena *a, const fz_mbx_delivery *d,
 		       fz_mbx_delivered *out, fz_err *err)
 {
@@ -193,6 +214,8 @@ fz_code fz_mbx_deliver(fz_mbx_store *st, fz_arena *a, const fz_mbx_delivery *d,
 	for (i = 0; i < out->nvisible && rc == FZ_OK; i++)
 		if (out->visible[i] == NULL)
 			rc = fz_fail(err, FZ_ENOMEM, "out of memory");
+	if (rc == FZ_OK)
+		rc = settle_fetches(c, d, out, err);
 	if (rc == FZ_OK)
 		rc = fz_db_commit(c, err);
 	else
@@ -501,19 +524,35 @@ fz_code fz_mbx_fetch_log_list(fz_mbx_store *st, fz_arena *a, const char *message
 
 /* --- fetches that wait for a push ----------------------------------------------- */
 
+static fz_code fetch_postpone(sqlite3 *c, const char *message_id, uint64_t max_bytes,
+			      int64_t now, int64_t until, fz_err *err)
+{
+	return fz_mbx_run(c, err, NULL,
+			  "UPDATE queue SET next_attempt_at = ?1 WHERE kind = 'fetch' "
+			  "AND state = 'queued' AND next_attempt_at < ?1 AND lease_until <= ?2 "
+			  "AND id IN (SELECT f.id FROM fetch_queue f JOIN queue q ON q.id = f.id "
+			  "JOIN messages m ON m.id = q.message JOIN pending_parts p "
+			  "ON p.message = m.id AND p.digest = f.digest "
+			  "WHERE m.message_id = ?3 AND p.size <= ?4)",
+			  "iisu", until, now, message_id, max_bytes);
+}
+
+static fz_code fetch_cancel(sqlite3 *c, const char *message_id, const char *why,
+			    int64_t now, fz_err *err)
+{
+	return fz_mbx_run(c, err, NULL,
+			  "UPDATE queue SET state = 'failed', last_error = ?1, updated_at = ?2 "
+			  "WHERE kind = 'fetch' AND state = 'queued' AND lease_until <= ?2 "
+			  "AND message IN (SELECT id FROM messages WHERE message_id = ?3)",
+			  "sis", why, now, message_id);
+}
+
 fz_code fz_mbx_fetch_postpone(fz_mbx_store *st, const char *message_id,
 			      uint64_t max_bytes, int64_t now, int64_t until,
 			      fz_err *err)
 {
 	sqlite3 *c = fz_db_acquire(st->db);
-	fz_code rc = fz_mbx_run(c, err, NULL,
-				"UPDATE queue SET next_attempt_at = ?1 WHERE kind = 'fetch' "
-				"AND state = 'queued' AND next_attempt_at < ?1 AND lease_until <= ?2 "
-				"AND id IN (SELECT f.id FROM fetch_queue f JOIN queue q ON q.id = f.id "
-				"JOIN messages m ON m.id = q.message JOIN pending_parts p "
-				"ON p.message = m.id AND p.digest = f.digest "
-				"WHERE m.message_id = ?3 AND p.size <= ?4)",
-				"iisu", until, now, message_id, max_bytes);
+	fz_code rc = fetch_postpone(c, message_id, max_bytes, now, until, err);
 
 	fz_db_release(st->db, c);
 	return rc;
@@ -523,11 +562,7 @@ fz_code fz_mbx_fetch_cancel(fz_mbx_store *st, const char *message_id,
 			    const char *why, int64_t now, fz_err *err)
 {
 	sqlite3 *c = fz_db_acquire(st->db);
-	fz_code rc = fz_mbx_run(c, err, NULL,
-				"UPDATE queue SET state = 'failed', last_error = ?1, updated_at = ?2 "
-				"WHERE kind = 'fetch' AND state = 'queued' AND lease_until <= ?2 "
-				"AND message IN (SELECT id FROM messages WHERE message_id = ?3)",
-				"sis", why, now, message_id);
+	fz_code rc = fetch_cancel(c, message_id, why, now, err);
 
 	fz_db_release(st->db, c);
 	return rc;

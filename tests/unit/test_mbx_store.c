@@ -609,6 +609,43 @@ static void test_fetch_postpone_and_cancel(void **state)
 	assert_string_equal(e[1].last_error, "forwarded");
 }
 
+/* The same, settled inside the delivery's transaction: a worker that
+ * claims right after the commit finds the small part's fetch put off and
+ * a fetch for a copy forwarded without one already failed. */
+static void test_fetch_settled_in_delivery(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const owners[] = {"bob@example.net"};
+	static const char *const docs[] = {"{\"envelope\":[],\"body\":{}}"};
+	fz_mbx_part parts[] = {
+		{.digest = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", .size = 10,
+		 .type = "text/plain", .inline_part = true},
+		{.digest = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA", .size = 100000,
+		 .type = "image/png"},
+	};
+	fz_mbx_delivery d = {.message_id = "<m1@example.com>", .peer = "example.com",
+			     .owners = owners, .documents = docs, .nowners = 1,
+			     .parts = parts, .nparts = 2, .push_until = T0 + 30,
+			     .push_max_bytes = 64 * 1024, .now = T0};
+	fz_mbx_delivered out;
+	fz_queue_entry *e;
+	size_t n;
+
+	assert_int_equal(fz_mbx_deliver(f->st, f->a, &d, &out, NULL), FZ_OK);
+	assert_int_equal(out.fetches, 2);
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 1); /* the big part only */
+	assert_int_equal(fz_queue_done(f->st, e[0].id, FZ_QUEUE_FETCHED, T0 + 1, NULL), FZ_OK);
+
+	d.message_id = "<m2@example.com>";
+	d.push_until = 0;
+	d.fetch_not_needed = "forwarded";
+	assert_int_equal(fz_mbx_deliver(f->st, f->a, &d, &out, NULL), FZ_OK);
+	assert_int_equal(out.fetches, 2);
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 0);
+}
+
 /* SPEC §9: a new copy whose owner forwards carries its forward entry in
  * the delivery's transaction; the same message again queues nothing. */
 static void test_deliver_queues_forward(void **state)
@@ -688,6 +725,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_queues_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_postpone_and_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_settled_in_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_full_is_507, setup, teardown),
 	};
