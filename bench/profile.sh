@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # profile.sh - where a benchmark's time goes, per server process: runs a
-# benchmark, waits WAIT seconds for its load to start, then samples
-# every `federizer` process it started (perf, cpu-clock, DWARF call
+# benchmark, waits WAIT seconds for its load to start (9 by default: on
+# a loaded machine both domains take that long), then samples every
+# `federizer` process it started (perf, cpu-clock, DWARF call
 # graphs) for SECONDS seconds and prints each process's top symbols,
 # self time and with callees. Not part of `make bench`; needs perf.
 #
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-wait_s=4 secs=10 out=
+wait_s=9 secs=10 out=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-w) wait_s=$2; shift 2 ;;
