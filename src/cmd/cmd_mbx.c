@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "config_mbx.h"
 #include "mbx.h"
+#include "mbx_memory.h"
 #include "mta.h"
 #include "readfile.h"
 
@@ -109,6 +110,8 @@ int fz_cmd_mbx(int argc, char **argv)
 		fz_mbx_config_free(&cfg);
 		return rc;
 	}
+	/* Before the first thread: arenas are made as threads need them. */
+	fz_mbx_memory_setup(&cfg);
 	/* The worker stops after the server: a handler may still kick it. */
 	if (fz_mbx_open(&cfg, &m, &err) == FZ_OK && start_mta(m, &w, &err) == FZ_OK &&
 	    fz_mbx_serve(m, &err) == FZ_OK)

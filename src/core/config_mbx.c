@@ -31,6 +31,8 @@ static void defaults(fz_mbx_config *c)
 		.long_poll_max_wait = FZ_MBX_LONG_POLL_MAX_WAIT_DEFAULT,
 		.long_poll_max_waiters = FZ_MBX_LONG_POLL_MAX_WAITERS_DEFAULT,
 		.token_cache_entries = FZ_MBX_TOKEN_CACHE_ENTRIES_DEFAULT,
+		.malloc_arenas = FZ_MBX_MALLOC_ARENAS_DEFAULT,
+		.sqlite_heap_per_connection = FZ_MBX_SQLITE_HEAP_PER_CONNECTION_DEFAULT,
 		.max_connections = FZ_MBX_MAX_CONNECTIONS_DEFAULT,
 		.per_ip_connections = FZ_MBX_PER_IP_CONNECTIONS_DEFAULT,
 		.rate_per_ip = FZ_MBX_RATE_PER_IP_DEFAULT,
@@ -156,6 +158,10 @@ static fz_code read_limits(fz_mbx_config *c, const fz_cfg_node *root, fz_err *er
 			      &l->long_poll_max_waiters, err)) ||
 	    (rc = fz_cfg_uint(m, "token_cache_entries", 0, FZ_MBX_TOKEN_CACHE_ENTRIES_MAX,
 			      &l->token_cache_entries, err)) ||
+	    (rc = fz_cfg_uint(m, "malloc_arenas", 0, FZ_MBX_MALLOC_ARENAS_MAX,
+			      &l->malloc_arenas, err)) ||
+	    (rc = fz_cfg_uint(m, "sqlite_heap_per_connection", 0, 1024 * MIB,
+			      &l->sqlite_heap_per_connection, err)) ||
 	    (rc = fz_cfg_uint(m, "max_connections", 1, 1000000, &l->max_connections, err)) ||
 	    (rc = fz_cfg_uint(m, "per_ip_connections", 1, 1000000, &l->per_ip_connections, err)) ||
 	    (rc = fz_cfg_uint(m, "rate_per_ip", 1, 1000000, &l->rate_per_ip, err)) ||

@@ -34,6 +34,12 @@
 /* verified access tokens remembered (about 300 bytes each) */
 #define FZ_MBX_TOKEN_CACHE_ENTRIES_DEFAULT 4096
 #define FZ_MBX_TOKEN_CACHE_ENTRIES_MAX 1000000
+/* malloc arenas for the whole process; 0: glibc's own (8 per core) */
+#define FZ_MBX_MALLOC_ARENAS_DEFAULT 1
+#define FZ_MBX_MALLOC_ARENAS_MAX 64
+/* SQLite's heap per pooled connection before it recycles its page
+ * caches instead of growing them; 0: no limit */
+#define FZ_MBX_SQLITE_HEAP_PER_CONNECTION_DEFAULT (256 * 1024)
 
 /* HTTP server. */
 #define FZ_MBX_MAX_CONNECTIONS_DEFAULT 1024
@@ -85,6 +91,8 @@ typedef struct fz_mbx_limits_config {
 	uint64_t long_poll_max_wait;   /* seconds a sync may wait */
 	uint64_t long_poll_max_waiters;
 	uint64_t token_cache_entries;  /* verified access tokens kept; 0: none */
+	uint64_t malloc_arenas;        /* mbx_memory.c */
+	uint64_t sqlite_heap_per_connection; /* bytes; mbx_memory.c */
 	uint64_t max_connections;
 	uint64_t per_ip_connections;
 	uint64_t rate_per_ip;      /* requests a second per client address */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "http_client_pool.h"
+#include "mbx_memory.h"
 #include "oauth_client.h"
 
 int64_t fz_mbx_now(void)
@@ -41,11 +42,7 @@ fz_code fz_mbx_open(const fz_mbx_config *cfg, fz_mbx **out, fz_err *err)
 	if (m == NULL)
 		return fz_fail(err, FZ_ENOMEM, "out of memory");
 	m->cfg = cfg;
-	/* One connection per HTTP worker, one for maintenance, one per MTA
-	 * worker thread. */
-	rc = fz_mbx_store_open(cfg->database,
-			       (size_t)(cfg->limits.threads + 1 + cfg->queue.workers),
-			       &m->store, err);
+	rc = fz_mbx_store_open(cfg->database, fz_mbx_db_connections(cfg), &m->store, err);
 	if (rc == FZ_OK)
 		rc = fz_blob_fs_open(cfg->blobs, &m->blobs, &removed, err);
 	if (rc == FZ_OK && removed > 0)

@@ -10,10 +10,17 @@
 //
 // Passes when, after the warm-up (the first fifth: 2 of the 10
 // minutes), no server's RSS rose more than 10 % over its RSS at the end
-// of the warm-up, no server's fd count grew (the last minute's highest
-// against the highest of the minute after the warm-up, FD_SLACK for
-// connections in flight), no answer was an error (5xx, or a 4xx the
-// call does not expect), and every message sent was delivered.
+// of the warm-up (samples taken while a sign-in was in flight left out
+// of the RSS figures: the AS's password check holds Argon2's 19 MiB for
+// that moment and then gives them back, as_password.c), no server's fd
+// count grew (the last minute's highest against the highest of the
+// minute after the warm-up, FD_SLACK for connections in flight), no
+// answer was an error (5xx, or a 4xx the call does not expect), and
+// every message sent was delivered.
+//
+// The MBX's RSS levels off only because mbx_memory.c bounds what malloc
+// and SQLite keep: without those bounds it still rose 14 to 17 % in
+// the 16 minutes after the warm-up of a 20-minute run.
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
@@ -49,7 +56,7 @@ const users = {
 };
 
 const stats = { requests: 0, errors: [], sent: { com: 0, net: 0 }, received: { com: 0, net: 0 },
-  downloads: 0, ranges: 0, deleted: 0, logins: 0, pending404: 0 };
+  downloads: 0, ranges: 0, deleted: 0, logins: 0, pending404: 0, signingIn: 0 };
 
 // One call; an answer outside expect (and not a pending 404 when
 // pending404) counts as an error. Resolves to { status, body }.
@@ -159,11 +166,13 @@ async function handle(fed, k, id) {
 }
 
 // k's user's sync long poll: new inbox messages handled one at a time,
-// in order; a 410 starts a full sync again.
-async function reader(fed, k, running, seen) {
+// in order; a 410 starts a full sync again. It reads on until the
+// senders have stopped (drainEnd set), not just the clock: a send still
+// in flight then is counted only when its 202 comes back.
+async function reader(fed, k, seen) {
   let state = null;
-  while (running() || stats.received[k] < stats.sent[users[k].peer]) {
-    if (!running() && Date.now() > fed.drainEnd) return;
+  while (fed.drainEnd === Infinity || stats.received[k] < stats.sent[users[k].peer]) {
+    if (Date.now() > fed.drainEnd) return;
     const q = state ? `?since=${encodeURIComponent(state)}&wait=${LONG_POLL_S}` : '';
     const r = await call(fed, k, 'GET', `/api/v1/sync${q}`, { expect: [200, 410] });
     if (r.status === 410) {
@@ -186,10 +195,15 @@ async function reader(fed, k, running, seen) {
 }
 
 async function login(fed, k) {
-  fed.token[k] = (await loginWithPkce(fed.env, fed.as[k], { clientId: 'webmail',
-    redirectUri: fed.mbx[k].url('/oauth/callback'), username: users[k].address,
-    password: PW })).access_token;
-  stats.logins++;
+  stats.signingIn++;
+  try {
+    fed.token[k] = (await loginWithPkce(fed.env, fed.as[k], { clientId: 'webmail',
+      redirectUri: fed.mbx[k].url('/oauth/callback'), username: users[k].address,
+      password: PW })).access_token;
+    stats.logins++;
+  } finally {
+    stats.signingIn--;
+  }
 }
 
 async function relogin(fed, running) {
@@ -242,20 +256,21 @@ async function federation() {
   return fed;
 }
 
-// { t, rss, anon, file (KiB), fds } of one process: anon is the heap
-// and stacks, file the pages of the binary and libraries it touched.
+// { t, rss, anon, file (KiB), fds, signingIn } of one process: anon is
+// the heap and stacks, file the pages of the binary and libraries it
+// touched; signingIn when a sign-in was in flight.
 function sample(pid, t) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
   return { t, rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile'),
-    fds: readdirSync(`/proc/${pid}/fd`).length };
+    fds: readdirSync(`/proc/${pid}/fd`).length, signingIn: stats.signingIn > 0 };
 }
 
 function verdict(name, samples) {
   const warm = samples.filter((s) => s.t <= WARMUP_S);
   const after = samples.filter((s) => s.t > WARMUP_S);
-  const base = warm.at(-1) ?? samples[0];
-  const rssMax = Math.max(...after.map((s) => s.rss));
+  const base = warm.filter((s) => !s.signingIn).at(-1) ?? samples[0];
+  const rssMax = Math.max(...after.filter((s) => !s.signingIn).map((s) => s.rss));
   const growth = (rssMax - base.rss) / base.rss;
   const first = after.filter((s) => s.t <= WARMUP_S + WINDOW_S);
   const last = after.filter((s) => s.t > SECONDS - WINDOW_S);
@@ -266,7 +281,8 @@ function verdict(name, samples) {
     `last ${samples.at(-1).rss} (${growth >= 0 ? '+' : ''}${(100 * growth).toFixed(1)} %; ` +
     `anon ${base.anon} -> ${samples.at(-1).anon}, file ${base.file} -> ${samples.at(-1).file}); ` +
     `fds: warm-up end ${base.fds}, max first ${WINDOW_S} s ${fdFirst}, max last ${WINDOW_S} s ${fdLast}` +
-    `, last ${samples.at(-1).fds}${ok ? '' : '  <-- FAILED'}`);
+    `, last ${samples.at(-1).fds}; samples during sign-ins left out: ` +
+    `${samples.filter((s) => s.signingIn).length}${ok ? '' : '  <-- FAILED'}`);
   return ok;
 }
 
@@ -310,7 +326,7 @@ async function main() {
     ...Object.keys(users).map((k) => sender(fed, k, running)),
     relogin(fed, running),
   ]).then(() => { fed.drainEnd = Date.now() + DELIVERY_WAIT_MS; });
-  const readers = Object.keys(users).map((k) => reader(fed, k, running, seen[k]));
+  const readers = Object.keys(users).map((k) => reader(fed, k, seen[k]));
   await load;
   clearInterval(sampler);
   await Promise.all(readers);

@@ -350,7 +350,7 @@ static void test_mbx_jose_block(void **state)
 		"authorization_server: https://as.example.com/\n"
 		"mta: {client_id: mta.example.com}\n"
 		"jose: {leeway: 5, dpop_iat_window: 20, max_jws_bytes: 4096, max_dpop_bytes: 2048}\n"
-		"limits: {header_timeout: 4}\n"
+		"limits: {header_timeout: 4, malloc_arenas: 0, sqlite_heap_per_connection: 65536}\n"
 		"discovery: {dns_timeout_ms: 500, dns_tries: 2, http_timeout: 7,"
 		" cache_max_entries: 64, ttl_min: 0, ttl_max: 120, negative_ttl: 0}\n";
 	fz_mbx_config c;
@@ -363,6 +363,8 @@ static void test_mbx_jose_block(void **state)
 	assert_int_equal(c.jose.jws_max_bytes, 4096);
 	assert_int_equal(c.jose.dpop_max_bytes, 2048);
 	assert_int_equal(c.limits.header_timeout, 4);
+	assert_int_equal(c.limits.malloc_arenas, 0);
+	assert_int_equal(c.limits.sqlite_heap_per_connection, 65536);
 	assert_int_equal(c.limits.timeout, FZ_MBX_TIMEOUT_DEFAULT);
 	assert_int_equal(c.discovery.dns_timeout_ms, 500);
 	assert_int_equal(c.discovery.dns_tries, 2);
