@@ -554,8 +554,10 @@ static void test_reopen_keeps_everything(void **state)
 }
 
 /* A received message for bob with a small inline part and a big one
- * (mbx_mta_receive.c), both to fetch. */
-static void deliver_two_parts(struct fixture *f, const char *mid)
+ * (mbx_mta_receive.c), both to fetch; push_until and not_needed as the
+ * receiver settles them in the delivery (0 and NULL: not at all). */
+static void deliver_two_parts_settled(struct fixture *f, const char *mid,
+				      int64_t push_until, const char *not_needed)
 {
 	static const char *const owners[] = {"bob@example.net"};
 	static const char *const docs[] = {"{\"envelope\":[],\"body\":{}}"};
@@ -567,12 +569,18 @@ static void deliver_two_parts(struct fixture *f, const char *mid)
 	};
 	fz_mbx_delivery d = {.message_id = mid, .peer = "example.com", .owners = owners,
 			     .documents = docs, .nowners = 1, .parts = parts, .nparts = 2,
-			     .now = T0};
+			     .push_until = push_until, .push_max_bytes = 64 * 1024,
+			     .fetch_not_needed = not_needed, .now = T0};
 	fz_mbx_delivered out;
 
 	assert_int_equal(fz_mbx_deliver(f->st, f->a, &d, &out, NULL), FZ_OK);
 	assert_int_equal(out.added, 1);
 	assert_int_equal(out.fetches, 2);
+}
+
+static void deliver_two_parts(struct fixture *f, const char *mid)
+{
+	deliver_two_parts_settled(f, mid, 0, NULL);
 }
 
 /* SPEC §7.7: the small part's fetch waits for the push, the big one's
@@ -615,33 +623,15 @@ static void test_fetch_postpone_and_cancel(void **state)
 static void test_fetch_settled_in_delivery(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const owners[] = {"bob@example.net"};
-	static const char *const docs[] = {"{\"envelope\":[],\"body\":{}}"};
-	fz_mbx_part parts[] = {
-		{.digest = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", .size = 10,
-		 .type = "text/plain", .inline_part = true},
-		{.digest = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA", .size = 100000,
-		 .type = "image/png"},
-	};
-	fz_mbx_delivery d = {.message_id = "<m1@example.com>", .peer = "example.com",
-			     .owners = owners, .documents = docs, .nowners = 1,
-			     .parts = parts, .nparts = 2, .push_until = T0 + 30,
-			     .push_max_bytes = 64 * 1024, .now = T0};
-	fz_mbx_delivered out;
 	fz_queue_entry *e;
 	size_t n;
 
-	assert_int_equal(fz_mbx_deliver(f->st, f->a, &d, &out, NULL), FZ_OK);
-	assert_int_equal(out.fetches, 2);
+	deliver_two_parts_settled(f, "<m1@example.com>", T0 + 30, NULL);
 	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
 	assert_int_equal(n, 1); /* the big part only */
 	assert_int_equal(fz_queue_done(f->st, e[0].id, FZ_QUEUE_FETCHED, T0 + 1, NULL), FZ_OK);
 
-	d.message_id = "<m2@example.com>";
-	d.push_until = 0;
-	d.fetch_not_needed = "forwarded";
-	assert_int_equal(fz_mbx_deliver(f->st, f->a, &d, &out, NULL), FZ_OK);
-	assert_int_equal(out.fetches, 2);
+	deliver_two_parts_settled(f, "<m2@example.com>", 0, "forwarded");
 	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
 	assert_int_equal(n, 0);
 }
