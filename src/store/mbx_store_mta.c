@@ -9,7 +9,6 @@
  * gives it a modseq, in the same transaction that makes it whole.
  */
 #include "mbx_store_int.h"
-#include "mbx_store_mta.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -175,10 +174,34 @@ static fz_code add_copy(sqlite3 *c, fz_arena *a, const fz_mbx_delivery *d,
 	return rc;
 }
 
+/* Puts off, until `until`, the fetches queued for the parts of
+ * message_id of at most max_bytes: the sender pushes those right after
+ * its transfer (SPEC §7.7), and a pull racing the push would bring the
+ * same bytes twice. */
 static fz_code fetch_postpone(sqlite3 *c, const char *message_id, uint64_t max_bytes,
-			      int64_t now, int64_t until, fz_err *err);
+			      int64_t now, int64_t until, fz_err *err)
+{
+	return fz_mbx_run(c, err, NULL,
+			  "UPDATE queue SET next_attempt_at = ?1 WHERE kind = 'fetch' "
+			  "AND state = 'queued' AND next_attempt_at < ?1 AND lease_until <= ?2 "
+			  "AND id IN (SELECT f.id FROM fetch_queue f JOIN queue q ON q.id = f.id "
+			  "JOIN messages m ON m.id = q.message JOIN pending_parts p "
+			  "ON p.message = m.id AND p.digest = f.digest "
+			  "WHERE m.message_id = ?3 AND p.size <= ?4)",
+			  "iisu", until, now, message_id, max_bytes);
+}
+
+/* Ends, as failed with why, the queued fetches of message_id: nobody
+ * here keeps a copy. */
 static fz_code fetch_cancel(sqlite3 *c, const char *message_id, const char *why,
-			    int64_t now, fz_err *err);
+			    int64_t now, fz_err *err)
+{
+	return fz_mbx_run(c, err, NULL,
+			  "UPDATE queue SET state = 'failed', last_error = ?1, updated_at = ?2 "
+			  "WHERE kind = 'fetch' AND state = 'queued' AND lease_until <= ?2 "
+			  "AND message IN (SELECT id FROM messages WHERE message_id = ?3)",
+			  "sis", why, now, message_id);
+}
 
 /* Settled before the commit: once committed, a worker may lease a fetch
  * (poll_interval), and no later update touches a leased entry. */
@@ -519,51 +542,5 @@ fz_code fz_mbx_fetch_log_list(fz_mbx_store *st, fz_arena *a, const char *message
 		fz_db_done(q);
 	fz_db_release(st->db, c);
 	*out = v;
-	return rc;
-}
-
-/* --- fetches that wait for a push ----------------------------------------------- */
-
-static fz_code fetch_postpone(sqlite3 *c, const char *message_id, uint64_t max_bytes,
-			      int64_t now, int64_t until, fz_err *err)
-{
-	return fz_mbx_run(c, err, NULL,
-			  "UPDATE queue SET next_attempt_at = ?1 WHERE kind = 'fetch' "
-			  "AND state = 'queued' AND next_attempt_at < ?1 AND lease_until <= ?2 "
-			  "AND id IN (SELECT f.id FROM fetch_queue f JOIN queue q ON q.id = f.id "
-			  "JOIN messages m ON m.id = q.message JOIN pending_parts p "
-			  "ON p.message = m.id AND p.digest = f.digest "
-			  "WHERE m.message_id = ?3 AND p.size <= ?4)",
-			  "iisu", until, now, message_id, max_bytes);
-}
-
-static fz_code fetch_cancel(sqlite3 *c, const char *message_id, const char *why,
-			    int64_t now, fz_err *err)
-{
-	return fz_mbx_run(c, err, NULL,
-			  "UPDATE queue SET state = 'failed', last_error = ?1, updated_at = ?2 "
-			  "WHERE kind = 'fetch' AND state = 'queued' AND lease_until <= ?2 "
-			  "AND message IN (SELECT id FROM messages WHERE message_id = ?3)",
-			  "sis", why, now, message_id);
-}
-
-fz_code fz_mbx_fetch_postpone(fz_mbx_store *st, const char *message_id,
-			      uint64_t max_bytes, int64_t now, int64_t until,
-			      fz_err *err)
-{
-	sqlite3 *c = fz_db_acquire(st->db);
-	fz_code rc = fetch_postpone(c, message_id, max_bytes, now, until, err);
-
-	fz_db_release(st->db, c);
-	return rc;
-}
-
-fz_code fz_mbx_fetch_cancel(fz_mbx_store *st, const char *message_id,
-			    const char *why, int64_t now, fz_err *err)
-{
-	sqlite3 *c = fz_db_acquire(st->db);
-	fz_code rc = fetch_cancel(c, message_id, why, now, err);
-
-	fz_db_release(st->db, c);
 	return rc;
 }

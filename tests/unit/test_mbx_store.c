@@ -20,7 +20,6 @@
 #include "blob.h"
 #include "db.h"
 #include "mbx_store.h"
-#include "mbx_store_mta.h"
 
 #define T0 1700000000
 #define ALICE "alice@example.com"
@@ -554,10 +553,10 @@ static void test_reopen_keeps_everything(void **state)
 }
 
 /* A received message for bob with a small inline part and a big one
- * (mbx_mta_receive.c), both to fetch; push_until and not_needed as the
- * receiver settles them in the delivery (0 and NULL: not at all). */
-static void deliver_two_parts_settled(struct fixture *f, const char *mid,
-				      int64_t push_until, const char *not_needed)
+ * (mbx_mta_receive.c), both to fetch, settled as the receiver settles
+ * them: push_until and not_needed of fz_mbx_delivery. */
+static void deliver_two_parts(struct fixture *f, const char *mid,
+			      int64_t push_until, const char *not_needed)
 {
 	static const char *const owners[] = {"bob@example.net"};
 	static const char *const docs[] = {"{\"envelope\":[],\"body\":{}}"};
@@ -578,25 +577,20 @@ static void deliver_two_parts_settled(struct fixture *f, const char *mid,
 	assert_int_equal(out.fetches, 2);
 }
 
-static void deliver_two_parts(struct fixture *f, const char *mid)
-{
-	deliver_two_parts_settled(f, mid, 0, NULL);
-}
-
 /* SPEC §7.7: the small part's fetch waits for the push, the big one's
- * goes at once; forwarded without a copy, neither goes. */
-static void test_fetch_postpone_and_cancel(void **state)
+ * goes at once; forwarded without a copy, neither goes. Both settled in
+ * the delivery's transaction, so a worker that claims right after the
+ * commit already finds them so. */
+static void test_fetch_settled_in_delivery(void **state)
 {
 	struct fixture *f = *state;
 	char id[FZ_MBX_ID_LEN + 1];
 	fz_queue_entry *e;
 	size_t n;
 
-	deliver_two_parts(f, "<m1@example.com>");
-	assert_int_equal(fz_mbx_fetch_postpone(f->st, "<m1@example.com>", 64 * 1024, T0, T0 + 30,
-					       NULL), FZ_OK);
-	assert_int_equal(fz_queue_claim(f->st, f->a, T0 + 1, 60, 10, &e, &n, NULL), FZ_OK);
-	assert_int_equal(n, 1);
+	deliver_two_parts(f, "<m1@example.com>", T0 + 30, NULL);
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 1); /* the big part only */
 	assert_int_equal(e[0].kind, FZ_QUEUE_FETCH);
 	assert_int_equal(fz_queue_done(f->st, e[0].id, FZ_QUEUE_FETCHED, T0 + 2, NULL), FZ_OK);
 	assert_int_equal(fz_queue_claim(f->st, f->a, T0 + 29, 60, 10, &e, &n, NULL), FZ_OK);
@@ -605,9 +599,9 @@ static void test_fetch_postpone_and_cancel(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(fz_queue_done(f->st, e[0].id, FZ_QUEUE_FETCHED, T0 + 31, NULL), FZ_OK);
 
-	deliver_two_parts(f, "<m2@example.com>");
-	assert_int_equal(fz_mbx_fetch_cancel(f->st, "<m2@example.com>", "forwarded", T0 + 1, NULL),
-			 FZ_OK);
+	deliver_two_parts(f, "<m2@example.com>", 0, "forwarded");
+	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
+	assert_int_equal(n, 0);
 	assert_int_equal(fz_queue_claim(f->st, f->a, T0 + 100, 60, 10, &e, &n, NULL), FZ_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(fz_mbx_copy_of(f->st, "bob@example.net", "<m2@example.com>", id, NULL), FZ_OK);
@@ -615,25 +609,6 @@ static void test_fetch_postpone_and_cancel(void **state)
 	assert_int_equal(n, 2);
 	assert_int_equal(e[0].state, FZ_QUEUE_FAILED);
 	assert_string_equal(e[1].last_error, "forwarded");
-}
-
-/* The same, settled inside the delivery's transaction: a worker that
- * claims right after the commit finds the small part's fetch put off and
- * a fetch for a copy forwarded without one already failed. */
-static void test_fetch_settled_in_delivery(void **state)
-{
-	struct fixture *f = *state;
-	fz_queue_entry *e;
-	size_t n;
-
-	deliver_two_parts_settled(f, "<m1@example.com>", T0 + 30, NULL);
-	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
-	assert_int_equal(n, 1); /* the big part only */
-	assert_int_equal(fz_queue_done(f->st, e[0].id, FZ_QUEUE_FETCHED, T0 + 1, NULL), FZ_OK);
-
-	deliver_two_parts_settled(f, "<m2@example.com>", 0, "forwarded");
-	assert_int_equal(fz_queue_claim(f->st, f->a, T0, 60, 10, &e, &n, NULL), FZ_OK);
-	assert_int_equal(n, 0);
 }
 
 /* SPEC §9: a new copy whose owner forwards carries its forward entry in
@@ -714,7 +689,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_queues_forward, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fetch_postpone_and_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_settled_in_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_full_is_507, setup, teardown),
